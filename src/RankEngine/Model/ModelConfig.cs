@@ -1,0 +1,177 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace RankEngine.Model;
+
+/// <summary>Where each sub-layer's LayerNorm sits relative to its residual connection.</summary>
+public enum NormPlacement
+{
+    /// <summary>BERT: <c>x = LN(x + f(x))</c>.</summary>
+    Post,
+    /// <summary>USE-lite / GPT style: <c>x = x + f(LN(x))</c>, with a final LayerNorm after the last layer.</summary>
+    Pre,
+}
+
+/// <summary>Element-wise activation applied after a linear layer.</summary>
+public enum Activation
+{
+    /// <summary>No activation (identity).</summary>
+    None,
+    /// <summary>GELU with the exact erf formulation, as BERT and PyTorch's default.</summary>
+    Gelu,
+    /// <summary>max(0, x).</summary>
+    Relu,
+    /// <summary>Hyperbolic tangent (USE-lite head layers).</summary>
+    Tanh,
+}
+
+/// <summary>How absolute positions enter the embedding.</summary>
+public enum PositionEncoding
+{
+    /// <summary>No positional signal.</summary>
+    None,
+    /// <summary>A trained table <c>embeddings.position.weight</c>.</summary>
+    Learned,
+    /// <summary>A fixed sinusoidal timing signal, stored by the converter as the table <c>embeddings.position.weight</c>.</summary>
+    Sinusoidal,
+}
+
+/// <summary>How a sequence of hidden states becomes one vector.</summary>
+public enum Pooling
+{
+    /// <summary>The first token's hidden state ([CLS]).</summary>
+    Cls,
+    /// <summary>The mean over the sequence's tokens.</summary>
+    Mean,
+    /// <summary>The sum over the tokens divided by sqrt(length) (Universal Sentence Encoder).</summary>
+    SqrtLengthSum,
+}
+
+/// <summary>Which tokenizer the model was trained with.</summary>
+public enum TokenizerKind
+{
+    /// <summary>BERT WordPiece; vocabulary stored in the model file.</summary>
+    WordPiece,
+    /// <summary>SentencePiece unigram; vocabulary stored in the model file.</summary>
+    SentencePiece,
+}
+
+/// <summary>One dense layer applied after pooling (e.g. USE-lite's tanh projection).</summary>
+public sealed record HeadLayerConfig
+{
+    /// <summary>Output width of the layer.</summary>
+    public int OutSize { get; init; }
+    /// <summary>Activation after the affine map.</summary>
+    public Activation Activation { get; init; } = Activation.None;
+}
+
+/// <summary>Tokenizer settings carried by a model file.</summary>
+public sealed record TokenizerConfig
+{
+    /// <summary>The tokenizer family.</summary>
+    public TokenizerKind Kind { get; init; } = TokenizerKind.WordPiece;
+    /// <summary>Lower-case (and strip accents, for WordPiece) before tokenizing.</summary>
+    public bool Lowercase { get; init; } = true;
+    /// <summary>Name of the <c>u8</c> blob tensor that holds the vocabulary file (vocab.txt or vocab.json) verbatim.</summary>
+    public string VocabTensor { get; init; } = "tokenizer.vocab";
+    /// <summary>Maximum tokens per sequence, special tokens included; longer inputs are truncated.</summary>
+    public int MaxLength { get; init; } = 512;
+}
+
+/// <summary>
+/// Architecture of a Transformer encoder, stored as JSON in the weight file header.
+/// One config-driven encoder covers BERT-style (post-norm, GELU, learned positions) and USE-lite-style
+/// (pre-norm, ReLU, sinusoidal timing signal, tanh head) models.
+/// </summary>
+public sealed record ModelConfig
+{
+    /// <summary>Free-form family name ("bert", "use-lite"); informational.</summary>
+    public string Architecture { get; init; } = "bert";
+    public int VocabSize { get; init; }
+    public int HiddenSize { get; init; }
+    public int NumLayers { get; init; }
+    public int NumHeads { get; init; }
+    public int IntermediateSize { get; init; }
+    /// <summary>Rows of the position table (the longest sequence the model accepts).</summary>
+    public int MaxPositions { get; init; }
+    /// <summary>Rows of the token-type table; 0 when the model has none.</summary>
+    public int TypeVocabSize { get; init; }
+    public NormPlacement NormPlacement { get; init; } = NormPlacement.Post;
+    public Activation Activation { get; init; } = Activation.Gelu;
+    public PositionEncoding PositionEncoding { get; init; } = PositionEncoding.Learned;
+    /// <summary>Factor applied to the word embedding before positions are added (e.g. sqrt(hidden)).</summary>
+    public float EmbeddingScale { get; init; } = 1f;
+    /// <summary>LayerNorm right after the embedding sum (BERT).</summary>
+    public bool EmbeddingNorm { get; init; } = true;
+    /// <summary>LayerNorm after the last layer (pre-norm models).</summary>
+    public bool FinalNorm { get; init; }
+    public float LayerNormEps { get; init; } = 1e-12f;
+    /// <summary>Scale of the attention logits; null means 1/sqrt(head size).</summary>
+    public float? AttentionScale { get; init; }
+    public Pooling Pooling { get; init; } = Pooling.Cls;
+    /// <summary>Dense layers after pooling, in order.</summary>
+    public IReadOnlyList<HeadLayerConfig> HeadLayers { get; init; } = Array.Empty<HeadLayerConfig>();
+    /// <summary>L2-normalise the output vector.</summary>
+    public bool Normalize { get; init; } = true;
+    public TokenizerConfig Tokenizer { get; init; } = new();
+
+    /// <summary>Width of one attention head.</summary>
+    [JsonIgnore] public int HeadSize => HiddenSize / NumHeads;
+
+    /// <summary>Width of the vector the encoder returns.</summary>
+    [JsonIgnore] public int OutputSize => HeadLayers.Count > 0 ? HeadLayers[^1].OutSize : HiddenSize;
+
+    /// <summary>The attention scale actually used.</summary>
+    [JsonIgnore] public float EffectiveAttentionScale => AttentionScale ?? 1f / MathF.Sqrt(HeadSize);
+
+    /// <summary>Checks internal consistency; throws <see cref="InvalidModelException"/> naming the bad field.</summary>
+    public void Validate()
+    {
+        Require(VocabSize > 0, "vocabSize must be positive");
+        Require(HiddenSize > 0, "hiddenSize must be positive");
+        Require(NumLayers > 0, "numLayers must be positive");
+        Require(NumHeads > 0, "numHeads must be positive");
+        Require(HiddenSize % NumHeads == 0, $"hiddenSize {HiddenSize} is not divisible by numHeads {NumHeads}");
+        Require(IntermediateSize > 0, "intermediateSize must be positive");
+        Require(PositionEncoding == PositionEncoding.None || MaxPositions > 0, "maxPositions must be positive when the model has position encoding");
+        Require(TypeVocabSize >= 0, "typeVocabSize must not be negative");
+        Require(float.IsFinite(EmbeddingScale), "embeddingScale must be finite");
+        Require(LayerNormEps > 0 && float.IsFinite(LayerNormEps), "layerNormEps must be a positive finite number");
+        Require(AttentionScale is null || float.IsFinite(AttentionScale.Value), "attentionScale must be finite");
+        Require(Tokenizer.MaxLength >= 2, "tokenizer.maxLength must be at least 2");
+        Require(PositionEncoding == PositionEncoding.None || Tokenizer.MaxLength <= MaxPositions,
+            $"tokenizer.maxLength {Tokenizer.MaxLength} exceeds maxPositions {MaxPositions}");
+        for (int i = 0; i < HeadLayers.Count; i++)
+            Require(HeadLayers[i].OutSize > 0, $"headLayers[{i}].outSize must be positive");
+    }
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition) throw new InvalidModelException("model config: " + message);
+    }
+
+    /// <summary>Serialises to the JSON stored in weight files.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, ModelJsonContext.Default.ModelConfig);
+
+    /// <summary>Parses a config; throws <see cref="InvalidModelException"/> on malformed JSON.</summary>
+    public static ModelConfig FromJson(string json)
+    {
+        try
+        {
+            var config = JsonSerializer.Deserialize(json, ModelJsonContext.Default.ModelConfig)
+                ?? throw new InvalidModelException("model config: empty JSON");
+            return config;
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidModelException("model config: malformed JSON: " + e.Message, e);
+        }
+    }
+}
+
+/// <summary>A model file or config that cannot be used; the message names the tensor or field and the problem.</summary>
+public sealed class InvalidModelException : Exception
+{
+    public InvalidModelException(string message) : base(message) { }
+    public InvalidModelException(string message, Exception inner) : base(message, inner) { }
+}

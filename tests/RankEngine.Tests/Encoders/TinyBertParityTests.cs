@@ -1,0 +1,62 @@
+using RankEngine.Compute;
+using RankEngine.Compute.Reference;
+using RankEngine.Compute.Simd;
+using RankEngine.Encoders;
+using RankEngine.Tests.Support;
+using Xunit;
+
+namespace RankEngine.Tests.Encoders;
+
+/// <summary>
+/// The whole encoder on the tiny random BERT against PyTorch's nn.TransformerEncoderLayer outputs
+/// (tools/make_bert_reference.py): every token's hidden state and the pooled vectors, for a batch of mixed lengths.
+/// </summary>
+public sealed class TinyBertParityTests : IClassFixture<TinyBertFixture>
+{
+    private const float MaxAbs = 1e-4f;
+    private const double MinCosine = 0.99999;
+    private readonly TinyBertFixture _fx;
+
+    public TinyBertParityTests(TinyBertFixture fx) => _fx = fx;
+
+    public static TheoryData<string> Backends => new() { "reference", "simd" };
+
+    internal static IComputeBackend Create(string name) => name switch
+    {
+        "reference" => new ReferenceBackend(),
+        "simd" => new SimdCpuBackend(),
+        _ => throw new ArgumentOutOfRangeException(nameof(name)),
+    };
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void HiddenStatesAndPooledVectorsMatchPyTorch(string backendName)
+    {
+        Assert.True(_fx.Sequences.Length >= 16);
+        Assert.Contains(_fx.Sequences, s => s.Length == 1);
+        using var backend = Create(backendName);
+        using var file = _fx.Open();
+        using var encoder = new TransformerEncoder(file, backend);
+        var output = encoder.Encode(EncoderInput.Pack(_fx.Sequences), returnHiddenStates: true);
+
+        int h = encoder.Config.HiddenSize;
+        int offset = 0;
+        for (int s = 0; s < _fx.Sequences.Length; s++)
+        {
+            for (int t = 0; t < _fx.Sequences[s].Length; t++, offset++)
+            {
+                var ours = output.HiddenStates.AsSpan(offset * h, h);
+                var theirs = _fx.Hidden.AsSpan(offset * h, h);
+                float diff = Numerics.MaxAbsDiff(ours, theirs);
+                double cos = Numerics.Cosine(ours, theirs);
+                Assert.True(diff <= MaxAbs && cos >= MinCosine,
+                    $"{backendName}: sequence {s} (length {_fx.Sequences[s].Length}) token {t}: max |diff| {diff:g3}, cosine {cos:f7}");
+            }
+            // CLS pooling (the converter default) and no normalisation (the fixture was converted with Normalize=false).
+            var pooled = output.Vector(s);
+            var cls = _fx.Cls.AsSpan(s * h, h);
+            Assert.True(Numerics.MaxAbsDiff(pooled, cls) <= MaxAbs, $"{backendName}: pooled vector of sequence {s}");
+        }
+        Assert.Equal(_fx.Hidden.Length, offset * h);
+    }
+}
