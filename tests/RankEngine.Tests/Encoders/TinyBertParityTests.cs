@@ -59,4 +59,40 @@ public sealed class TinyBertParityTests : IClassFixture<TinyBertFixture>
         }
         Assert.Equal(_fx.Hidden.Length, offset * h);
     }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void MeanPooledNormalisedVectorsMatchPyTorch(string backendName)
+    {
+        using var dir = Fixtures.TempDir();
+        string path = dir.File("tiny-mean.rem");
+        RankEngine.Model.Converters.BertSafetensorsConverter.Convert(Fixtures.Dir("TinyBert"),
+            new RankEngine.Model.Converters.BertConversionOptions { Pooling = RankEngine.Model.Pooling.Mean, Normalize = true }).Write(path);
+        using var backend = Create(backendName);
+        using var file = RankEngine.Model.WeightFile.Open(path);
+        using var encoder = new TransformerEncoder(file, backend);
+        var output = encoder.Encode(EncoderInput.Pack(_fx.Sequences));
+        int h = encoder.Config.HiddenSize;
+        for (int s = 0; s < _fx.Sequences.Length; s++)
+        {
+            var expected = _fx.MeanNormalized.AsSpan(s * h, h);
+            float diff = Numerics.MaxAbsDiff(output.Vector(s), expected);
+            double cos = Numerics.Cosine(output.Vector(s), expected);
+            Assert.True(diff <= MaxAbs && cos >= MinCosine, $"{backendName}: sequence {s}: max |diff| {diff:g3}, cosine {cos:f7}");
+        }
+    }
+
+    [Fact]
+    public void SmallTokenBudgetSplitsTheBatchWithoutChangingResults()
+    {
+        using var backend = new SimdCpuBackend();
+        using var file = _fx.Open();
+        using var whole = new TransformerEncoder(file, backend);
+        using var chunked = new TransformerEncoder(file, backend, tokenBudget: whole.Config.Tokenizer.MaxLength);
+        var input = EncoderInput.Pack(_fx.Sequences);
+        var a = whole.Encode(input, returnHiddenStates: true);
+        var b = chunked.Encode(input, returnHiddenStates: true);
+        Assert.True(Numerics.MaxAbsDiff(a.Vectors, b.Vectors) <= 1e-6f);
+        Assert.True(Numerics.MaxAbsDiff(a.HiddenStates, b.HiddenStates) <= 1e-6f);
+    }
 }
