@@ -173,6 +173,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--out", required=True)
     ap.add_argument("--reference", type=int, default=0, metavar="N", help="write reference outputs for N sequences")
+    ap.add_argument("--vocab", help="vocab.txt to ship with the model (default: a synthetic vocabulary of the model's size)")
     ap.add_argument("--onnx", action="store_true", help="also export model.onnx (input_ids, attention_mask -> last_hidden_state)")
     args = ap.parse_args()
 
@@ -187,10 +188,15 @@ def main():
     }
     with open(os.path.join(args.out, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
-    words = tiny_vocab(vocab) if args.size == "tiny" else None
-    if words is not None:
-        with open(os.path.join(args.out, "vocab.txt"), "w") as f:
-            f.write("\n".join(words) + "\n")
+    if args.vocab:
+        with open(args.vocab, encoding="utf-8") as f:
+            words = f.read().splitlines()
+        if len(words) != vocab:
+            raise SystemExit(f"{args.vocab} has {len(words)} entries, the {args.size} model needs {vocab}")
+    else:
+        words = tiny_vocab(vocab)
+    with open(os.path.join(args.out, "vocab.txt"), "w", encoding="utf-8") as f:
+        f.write("\n".join(words) + "\n")
     write_safetensors(os.path.join(args.out, "model.safetensors"), sd,
                       {"format": "pt", "generator": "tools/make_bert_reference.py", "seed": str(args.seed), "size": args.size})
 

@@ -1,1 +1,24 @@
-System.Console.WriteLine("hi");
+using BenchmarkDotNet.Running;
+using RankEngine.Bench.Encoders;
+
+namespace RankEngine.Bench;
+
+/// <summary>
+/// Benchmarks. Side-by-side comparisons (interleaved rounds, one process; the figures for bench/RESULTS.md):
+///   dotnet run -c Release --project bench/RankEngine.Bench -- encoder [rounds]
+/// BenchmarkDotNet suites (per-op detail, allocations):
+///   dotnet run -c Release --project bench/RankEngine.Bench -- --filter '*Encoder*'
+/// </summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "encoder")
+        {
+            EncoderSideBySide.Run(args.Length > 1 ? int.Parse(args[1]) : 15);
+            return 0;
+        }
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
+}

@@ -1,1 +1,18 @@
-System.Console.WriteLine("hi");
+using System.CommandLine;
+using RankEngine.Cli.Commands;
+
+namespace RankEngine.Cli;
+
+/// <summary>Entry point of the <c>rankengine</c> command.</summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        var root = new RootCommand(
+            "RankEngine: a ranking engine with a hand-written Transformer encoder.\n" +
+            "Encode text with converted pretrained weights, store items and users, rank with dot products.");
+        root.Subcommands.Add(ConvertCommand.Create());
+        root.Subcommands.Add(ModelInfoCommand.Create());
+        return root.Parse(args).Invoke();
+    }
+}

@@ -28,13 +28,14 @@ internal unsafe readonly struct Epilogue
 /// <summary>
 /// Cache-blocked, multi-threaded single-precision GEMM <c>C[M,N] = A[M,K] · Wᵀ</c> with W pre-packed in 32-column
 /// panels (<see cref="PackedMatrix"/>). Micro-kernel: 8 rows × 32 columns held in 16 Vector512 accumulators
-/// (AVX-512), or 4 × 32 in Vector256 (AVX2+FMA). K is blocked by <see cref="KBlock"/> so a panel slice (32 KB)
-/// stays in L1 while it is reused over a block of rows; A rows stream from L2. Threads take (row block, panel group)
+/// (AVX-512), or 4 × 32 in Vector256 (AVX2+FMA). K is blocked by <see cref="KBlock"/> so a panel slice
+/// (16 KB) stays in L1 while it is reused over a block of rows; A rows stream from L2. Threads take (row block, panel group)
 /// tiles. Edge tiles compute into a local tile and copy the valid part, so no size needs padding.
 /// </summary>
 internal static unsafe class Gemm
 {
-    public const int KBlock = 256;
+    // 128 × 32 floats = 16 KB of a panel per K block: two SMT threads sharing one 48 KB L1 both keep theirs resident.
+    public const int KBlock = 128;
     public const int RowBlock = 64;
     private const int NR = PackedMatrix.PanelWidth;
 

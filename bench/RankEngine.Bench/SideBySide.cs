@@ -1,0 +1,60 @@
+using System.Diagnostics;
+
+namespace RankEngine.Bench;
+
+/// <summary>
+/// Alternates two (or more) contenders round by round in one process and reports medians and the median of the
+/// per-round ratios. These machines share their host with other workloads, so only interleaved, same-run
+/// comparisons are meaningful; absolute numbers drift by 2× within minutes.
+/// </summary>
+internal static class SideBySide
+{
+    public sealed record Contender(string Name, Action Run, double WorkPerRun, string WorkUnit);
+
+    public static IReadOnlyList<(string Name, double Median, double Best)> Run(string title, int rounds, TimeSpan minRoundTime,
+        params Contender[] contenders)
+    {
+        foreach (var c in contenders) { c.Run(); c.Run(); } // warm-up, JIT, allocations
+        // Calibrate: repetitions per round so each contender runs at least minRoundTime.
+        var reps = new int[contenders.Length];
+        for (int i = 0; i < contenders.Length; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            contenders[i].Run();
+            reps[i] = Math.Max(1, (int)Math.Ceiling(minRoundTime.TotalSeconds / Math.Max(1e-6, sw.Elapsed.TotalSeconds)));
+        }
+        var rates = contenders.Select(_ => new List<double>()).ToArray();
+        var ratios = new List<double>();
+        for (int r = 0; r < rounds; r++)
+        {
+            for (int i = 0; i < contenders.Length; i++)
+            {
+                var sw = Stopwatch.StartNew();
+                for (int k = 0; k < reps[i]; k++) contenders[i].Run();
+                rates[i].Add(contenders[i].WorkPerRun * reps[i] / sw.Elapsed.TotalSeconds);
+            }
+            if (contenders.Length >= 2) ratios.Add(rates[^1][^1] / rates[0][^1]);
+            Console.Error.Write($"\r{title}: round {r + 1}/{rounds}");
+        }
+        Console.Error.WriteLine();
+        var result = new List<(string, double, double)>();
+        Console.WriteLine($"### {title}");
+        Console.WriteLine($"| contender | median {contenders[0].WorkUnit} | best {contenders[0].WorkUnit} |");
+        Console.WriteLine("|---|---:|---:|");
+        for (int i = 0; i < contenders.Length; i++)
+        {
+            double median = Median(rates[i]), best = rates[i].Max();
+            result.Add((contenders[i].Name, median, best));
+            Console.WriteLine($"| {contenders[i].Name} | {median:N0} | {best:N0} |");
+        }
+        if (ratios.Count > 0)
+            Console.WriteLine($"\nmedian per-round ratio {contenders[^1].Name} / {contenders[0].Name}: **{Median(ratios):F2}×** ({rounds} interleaved rounds)\n");
+        return result;
+    }
+
+    public static double Median(List<double> values)
+    {
+        var sorted = values.OrderBy(v => v).ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+}
