@@ -237,7 +237,10 @@ const fixture = {
     cases,
     batch,
 };
-const json = JSON.stringify(fixture, null, 0).replace(/\},\{/g, '},\n{') + '\n';
+// One case per line keeps diffs readable.
+const { cases: _, ...header } = fixture;
+const json = JSON.stringify(header).replace(/\}$/, ',"cases":[\n')
+    + cases.map((c) => JSON.stringify(c)).join(',\n') + '\n]}\n';
 
 if (checkOnly) {
     const current = existsSync(fixturePath) ? readFileSync(fixturePath, 'utf8') : '';

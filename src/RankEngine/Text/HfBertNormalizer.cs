@@ -11,9 +11,9 @@ namespace RankEngine.Text;
 /// <remarks>
 /// We do not use Microsoft.ML.Tokenizers' own BertNormalizer: it differs from Hugging Face in ways that change
 /// token ids (see docs/tokenizers.md). In short, it deletes tab/newline instead of making them spaces, keeps
-/// format characters (zero-width space, soft hyphen, BOM), strips accents only when asked and, under
-/// InvariantGlobalization, not at all (string.Normalize is a no-op there), recomposes to NFC (so Hangul stays
-/// unsplit), and lowercases without Greek final sigma. The steps here, in Hugging Face's order:
+/// format characters (zero-width space, soft hyphen, BOM) where Hugging Face deletes them, strips accents only
+/// when asked and, under InvariantGlobalization, not at all (string.Normalize is a no-op there), recomposes to
+/// NFC (so Hangul stays unsplit), and lowercases without Greek final sigma. The steps here, in Hugging Face's order:
 /// <list type="number">
 /// <item>clean: drop U+0000, U+FFFD and control/format/private-use/surrogate characters (Cc, Cf, Co, Cs)
 /// except tab, LF, CR; turn every JS-whitespace character into a plain space;</item>
@@ -38,39 +38,30 @@ internal static class HfBertNormalizer
             return string.Empty;
         }
 
-        // Each step writes code points into a pooled buffer sized for its worst case growth:
-        // CJK padding triples a character, lowercasing at most doubles one (İ), NFD gives at most 4 per code point.
-        int[] cleaned = ArrayPool<int>.Shared.Rent(text.Length * 3);
-        int[]? lowered = null;
-        int[]? decomposed = null;
+        // Each step writes code points into a pooled buffer that starts at the input's size and grows only when
+        // a step expands the text (CJK padding, "İ", decompositions), so memory stays proportional to the text.
+        var cleaned = new CodePointBuffer(text.Length);
+        var lowered = default(CodePointBuffer);
+        var decomposed = default(CodePointBuffer);
         try
         {
-            int count = CleanAndPadCjk(text, cleaned);
-            ReadOnlySpan<int> result = cleaned.AsSpan(0, count);
-            if (lowerCase && count > 0)
+            CleanAndPadCjk(text, ref cleaned);
+            if (!lowerCase || cleaned.Count == 0)
             {
-                lowered = ArrayPool<int>.Shared.Rent(count * 2);
-                int loweredCount = LowerCase(result, lowered);
-
-                decomposed = ArrayPool<int>.Shared.Rent(loweredCount * UnicodeNfd.MaxDecompositionLength);
-                int decomposedCount = DecomposeAndStripMarks(lowered.AsSpan(0, loweredCount), decomposed);
-                result = decomposed.AsSpan(0, decomposedCount);
+                return ToUtf16String(cleaned.Items);
             }
 
-            return ToUtf16String(result);
+            lowered = new CodePointBuffer(cleaned.Count);
+            LowerCase(cleaned.Items, ref lowered);
+            decomposed = new CodePointBuffer(lowered.Count + lowered.Count / 2);
+            DecomposeAndStripMarks(lowered.Items, ref decomposed);
+            return ToUtf16String(decomposed.Items);
         }
         finally
         {
-            ArrayPool<int>.Shared.Return(cleaned);
-            if (lowered is not null)
-            {
-                ArrayPool<int>.Shared.Return(lowered);
-            }
-
-            if (decomposed is not null)
-            {
-                ArrayPool<int>.Shared.Return(decomposed);
-            }
+            cleaned.Dispose();
+            lowered.Dispose();
+            decomposed.Dispose();
         }
     }
 
@@ -93,9 +84,8 @@ internal static class HfBertNormalizer
     public static bool IsBmpCjkIdeograph(int codePoint) =>
         codePoint is (>= 0x4E00 and <= 0x9FFF) or (>= 0x3400 and <= 0x4DBF) or (>= 0xF900 and <= 0xFAFF);
 
-    private static int CleanAndPadCjk(ReadOnlySpan<char> text, Span<int> destination)
+    private static void CleanAndPadCjk(ReadOnlySpan<char> text, ref CodePointBuffer destination)
     {
-        int count = 0;
         int i = 0;
         while (i < text.Length)
         {
@@ -115,21 +105,19 @@ internal static class HfBertNormalizer
 
             if (IsJsWhitespace(cp))
             {
-                destination[count++] = ' ';
+                destination.Add(' ');
             }
             else if (IsBmpCjkIdeograph(cp))
             {
-                destination[count++] = ' ';
-                destination[count++] = cp;
-                destination[count++] = ' ';
+                destination.Add(' ');
+                destination.Add(cp);
+                destination.Add(' ');
             }
             else
             {
-                destination[count++] = cp;
+                destination.Add(cp);
             }
         }
-
-        return count;
     }
 
     private static bool IsRemovedControl(Rune rune)
@@ -149,34 +137,31 @@ internal static class HfBertNormalizer
             or UnicodeCategory.PrivateUse or UnicodeCategory.Surrogate;
     }
 
-    private static int LowerCase(ReadOnlySpan<int> source, Span<int> destination)
+    private static void LowerCase(ReadOnlySpan<int> source, ref CodePointBuffer destination)
     {
-        int count = 0;
         for (int i = 0; i < source.Length; i++)
         {
             int cp = source[i];
             if (cp < 0x80)
             {
-                destination[count++] = cp is >= 'A' and <= 'Z' ? cp + 32 : cp;
+                destination.Add(cp is >= 'A' and <= 'Z' ? cp + 32 : cp);
             }
             else if (cp == CapitalIWithDot)
             {
                 // JavaScript's toLowerCase applies the full mapping (SpecialCasing.txt); .NET's invariant casing
                 // leaves U+0130 unchanged.
-                destination[count++] = 'i';
-                destination[count++] = CombiningDotAbove;
+                destination.Add('i');
+                destination.Add(CombiningDotAbove);
             }
             else if (cp == CapitalSigma)
             {
-                destination[count++] = IsFinalSigma(source, i) ? SmallFinalSigma : SmallSigma;
+                destination.Add(IsFinalSigma(source, i) ? SmallFinalSigma : SmallSigma);
             }
             else
             {
-                destination[count++] = Rune.ToLowerInvariant(new Rune(cp)).Value;
+                destination.Add(Rune.ToLowerInvariant(new Rune(cp)).Value);
             }
         }
-
-        return count;
     }
 
     /// <summary>Unicode's Final_Sigma condition: a cased letter before (skipping case-ignorables), none after.</summary>
@@ -245,15 +230,19 @@ internal static class HfBertNormalizer
             or UnicodeCategory.Format or UnicodeCategory.ModifierLetter or UnicodeCategory.ModifierSymbol;
     }
 
-    private static int DecomposeAndStripMarks(ReadOnlySpan<int> source, Span<int> destination)
+    private static void DecomposeAndStripMarks(ReadOnlySpan<int> source, ref CodePointBuffer destination)
     {
-        int count = 0;
+        Span<int> one = stackalloc int[UnicodeNfd.MaxDecompositionLength];
         foreach (int cp in source)
         {
-            count += UnicodeNfd.Decompose(cp, destination[count..]);
+            int n = UnicodeNfd.Decompose(cp, one);
+            for (int k = 0; k < n; k++)
+            {
+                destination.Add(one[k]);
+            }
         }
 
-        Span<int> decomposed = destination[..count];
+        Span<int> decomposed = destination.Items;
         UnicodeNfd.Reorder(decomposed);
 
         int kept = 0;
@@ -264,10 +253,10 @@ internal static class HfBertNormalizer
                 continue;
             }
 
-            destination[kept++] = cp;
+            decomposed[kept++] = cp;
         }
 
-        return kept;
+        destination.Truncate(kept);
     }
 
     private static string ToUtf16String(ReadOnlySpan<int> codePoints)
@@ -287,5 +276,40 @@ internal static class HfBertNormalizer
         string result = new(chars, 0, length);
         ArrayPool<char>.Shared.Return(chars);
         return result;
+    }
+
+    /// <summary>A growable list of code points in a pooled array; use it by reference and dispose it.</summary>
+    private struct CodePointBuffer(int initialCapacity) : IDisposable
+    {
+        private int[]? _items = ArrayPool<int>.Shared.Rent(Math.Max(initialCapacity, 16));
+
+        public int Count { get; private set; }
+
+        public readonly Span<int> Items => _items.AsSpan(0, Count);
+
+        public void Add(int codePoint)
+        {
+            if (Count == _items!.Length)
+            {
+                int[] larger = ArrayPool<int>.Shared.Rent(_items.Length * 2);
+                _items.AsSpan(0, Count).CopyTo(larger);
+                ArrayPool<int>.Shared.Return(_items);
+                _items = larger;
+            }
+
+            _items[Count++] = codePoint;
+        }
+
+        public void Truncate(int count) => Count = count;
+
+        public void Dispose()
+        {
+            if (_items is not null)
+            {
+                ArrayPool<int>.Shared.Return(_items);
+                _items = null;
+                Count = 0;
+            }
+        }
     }
 }
