@@ -13,6 +13,7 @@ public static class Program
             "Encode text with converted pretrained weights, store items and users, rank with dot products.");
         root.Subcommands.Add(ConvertCommand.Create());
         root.Subcommands.Add(ModelInfoCommand.Create());
+        root.Subcommands.Add(EncodeCommand.Create());
         return root.Parse(args).Invoke();
     }
 }
