@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup-deps.sh
-dotnet build RankEngine.sln -c Release --nologo -v q
+dotnet build RankEngine.sln -c Release --nologo -v q -clp:ErrorsOnly
 dotnet test tests/RankEngine.Tests/RankEngine.Tests.csproj -c Release --no-build --nologo --logger "console;verbosity=normal" "$@"

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Generates the benchmark models (never committed): a MiniLM-sized random BERT as safetensors + ONNX (PyTorch export)
+# and its RankEngine conversion. Needs Debian's python3-torch (installed here if missing) and a Release build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
+  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq && $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch python3-onnx libopenblas0-pthread
+fi
+[ -f models/bert-base-uncased/vocab.txt ] || node tools/fetch-bert-vocab.mjs
+/usr/bin/python3 tools/make_bert_reference.py --size minilm --out models/minilm-random --onnx --vocab models/bert-base-uncased/vocab.txt
+./rankengine convert --from safetensors models/minilm-random --out models/minilm-random.rem
