@@ -1,0 +1,221 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using FASTER.core;
+
+namespace RankEngine.Store;
+
+public sealed partial class RankStore
+{
+    // Checkpoint cookie: "RKCP", u16 version 1, u16 reserved, i64 write-ahead-log address the checkpoint covers up to.
+    private static ReadOnlySpan<byte> CookieMagic => "RKCP"u8;
+
+    private readonly object _checkpointMutex = new();
+    private Timer? _timer;
+    private long _walReplayFrom;          // where replay would start now: the page of the last checkpoint's cut
+    private long _writesSinceCheckpoint;  // writes (and replayed entries) not yet in a checkpoint
+    private int _checkpointQueued;
+    private bool _closed;                 // set under _checkpointMutex by Dispose before resources go away
+
+    /// <summary>The last exception a background checkpoint threw, or null. Background failures never crash the process.</summary>
+    public Exception? LastBackgroundError { get; private set; }
+
+    /// <summary>Number of checkpoints taken since open.</summary>
+    public long CheckpointCount { get; private set; }
+
+    /// <summary>
+    /// Takes a FASTER checkpoint (index and log, fold-over) of everything written so far, then truncates the
+    /// write-ahead log up to it. Writes continue meanwhile; they pause only for the instant the checkpoint starts.
+    /// </summary>
+    public void Checkpoint()
+    {
+        ThrowIfDisposed();
+        if (!CheckpointCore(onlyIfWritten: false))
+            throw new ObjectDisposedException(nameof(RankStore));
+    }
+
+    /// <summary>Takes a checkpoint; false when the store is closed or (with <paramref name="onlyIfWritten"/>) nothing was written since the last one.</summary>
+    private bool CheckpointCore(bool onlyIfWritten)
+    {
+        lock (_checkpointMutex)
+        {
+            if (_closed)
+                return false;
+            long walCut, pendingWrites = 0;
+            _gate.EnterWriteLock();
+            try
+            {
+                if (onlyIfWritten && Interlocked.Read(ref _writesSinceCheckpoint) == 0)
+                    return false;
+                pendingWrites = Interlocked.Exchange(ref _writesSinceCheckpoint, 0);
+                // No writer is between its log append and its store update now: every entry below walCut is applied.
+                walCut = _wal.TailAddress;
+                byte[] cookie = new byte[16];
+                CookieMagic.CopyTo(cookie);
+                BinaryPrimitives.WriteUInt16LittleEndian(cookie.AsSpan(4), 1);
+                BinaryPrimitives.WriteInt64LittleEndian(cookie.AsSpan(8), walCut);
+                _kv.CommitCookie = cookie;
+                if (!_kv.TryInitiateFullCheckpoint(out _, CheckpointType.FoldOver))
+                {
+                    Interlocked.Add(ref _writesSinceCheckpoint, pendingWrites);
+                    throw new InvalidOperationException("FASTER did not start the checkpoint: another checkpoint or index resize is in progress.");
+                }
+            }
+            finally
+            {
+                _gate.ExitWriteLock();
+            }
+            try
+            {
+                _kv.CompleteCheckpointAsync().AsTask().GetAwaiter().GetResult();
+            }
+            catch
+            {
+                Interlocked.Add(ref _writesSinceCheckpoint, pendingWrites);
+                throw;
+            }
+            // The checkpoint is durable: entries before walCut are no longer needed (replay starts at its page).
+            _wal.TruncateBefore(walCut);
+            Volatile.Write(ref _walReplayFrom, WriteAheadLog.PageStart(walCut));
+            CheckpointCount++;
+            return true;
+        }
+    }
+
+    private void Recover(bool hasCheckpoint)
+    {
+        var clock = Stopwatch.StartNew();
+        long replayFrom = 0;
+        if (hasCheckpoint)
+        {
+            try
+            {
+                _kv.Recover();
+            }
+            catch (FasterException e)
+            {
+                throw new StoreCorruptException($"The FASTER checkpoint in '{Path.Combine(_directory, "checkpoints")}' cannot be recovered: {e.Message}", e);
+            }
+            replayFrom = ReadCookie(_kv.RecoveredCommitCookie);
+        }
+
+        // Entries from the cut's page on may repeat what the checkpoint holds; whole-value entries make that harmless.
+        long replayStart = WriteAheadLog.PageStart(replayFrom);
+        if (_wal.BeginAddress > Math.Max(replayStart, 64))
+            throw new StoreCorruptException(
+                $"The write-ahead log in '{_directory}' starts at {_wal.BeginAddress}, after the point the recovered checkpoint covers ({replayFrom}); " +
+                "writes in between would be lost, so the store refuses to open. Restore the newer checkpoint files.");
+
+        var session = RentSession();
+        long replayed;
+        try
+        {
+            replayed = _wal.Replay(replayStart, (op, key, value) => ApplyReplayed(session, op, key, value));
+            session.Session.CompletePending(wait: true);
+        }
+        finally
+        {
+            ReturnSession(session);
+        }
+        BuildMirror();
+        _walReplayFrom = replayStart;
+        _writesSinceCheckpoint = replayed;
+        Recovery = new RecoveryInfo(hasCheckpoint, replayed, _mirror.Count, clock.Elapsed);
+    }
+
+    private static long ReadCookie(byte[]? cookie)
+    {
+        if (cookie is null || cookie.Length < 16 || !cookie.AsSpan(0, 4).SequenceEqual(CookieMagic))
+            throw new StoreCorruptException("The recovered FASTER checkpoint carries no RankStore cookie, so the write-ahead-log position it covers is unknown.");
+        return BinaryPrimitives.ReadInt64LittleEndian(cookie.AsSpan(8));
+    }
+
+    private static unsafe void ApplyReplayed(StoreSession session, WalOp op, ReadOnlySpan<byte> keyBytes, ReadOnlySpan<byte> valueBytes)
+    {
+        fixed (byte* k = keyBytes)
+        fixed (byte* v = valueBytes)
+        {
+            var key = new SpanByte(keyBytes.Length, (IntPtr)k);
+            switch (op)
+            {
+                case WalOp.PutItem:
+                case WalOp.PutUser:
+                    var value = new SpanByte(valueBytes.Length, (IntPtr)v);
+                    var status = session.Session.Upsert(ref key, ref value);
+                    if (status.IsPending)
+                        session.Session.CompletePending(wait: true);
+                    break;
+                case WalOp.DeleteItem:
+                case WalOp.DeleteUser:
+                    if (session.Session.Delete(ref key).IsPending)
+                        session.Session.CompletePending(wait: true);
+                    break;
+            }
+        }
+    }
+
+    private void BuildMirror()
+    {
+        _mirror.EnsureCapacity((int)Math.Min(int.MaxValue / 2, Math.Max(1024, _kv.EntryCount)));
+        var session = RentSession();
+        try
+        {
+            using var iterator = session.Session.Iterate();
+            while (iterator.GetNext(out _))
+            {
+                var keySpan = iterator.GetKey().AsReadOnlySpan();
+                if (keySpan.Length < 2 || keySpan[0] != (byte)RecordKind.Item)
+                    continue;
+                _mirror.Upsert(StoreKeys.DecodeId(keySpan), iterator.GetValue().AsReadOnlySpan());
+            }
+        }
+        finally
+        {
+            ReturnSession(session);
+        }
+    }
+
+    private void StartBackgroundCheckpoints()
+    {
+        if (_options.CheckpointInterval is { } interval && interval > TimeSpan.Zero)
+            _timer = new Timer(_ => BackgroundCheckpoint(), null, interval, interval);
+    }
+
+    private void StopBackgroundCheckpoints()
+    {
+        if (_timer is { } timer)
+        {
+            using var done = new ManualResetEvent(false);
+            if (timer.Dispose(done))
+                done.WaitOne();
+        }
+    }
+
+    /// <summary>Called by writers: when the log has grown past the threshold, queue one background checkpoint.</summary>
+    private void MaybeQueueCheckpoint(long walAddress)
+    {
+        if (walAddress - Volatile.Read(ref _walReplayFrom) < _options.CheckpointWalBytes)
+            return;
+        if (Interlocked.Exchange(ref _checkpointQueued, 1) == 0)
+            ThreadPool.UnsafeQueueUserWorkItem(_ => BackgroundCheckpoint(), null);
+    }
+
+    private void BackgroundCheckpoint()
+    {
+        try
+        {
+            if (Volatile.Read(ref _disposed) != 0)
+                return;
+            CheckpointCore(onlyIfWritten: true);
+            if (_mirror.RowCount > 1024 && _mirror.TombstoneCount > _options.MirrorCompactionThreshold * _mirror.RowCount)
+                _mirror.Compact();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LastBackgroundError = e;
+        }
+        finally
+        {
+            Volatile.Write(ref _checkpointQueued, 0);
+        }
+    }
+}

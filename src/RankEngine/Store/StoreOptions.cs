@@ -1,0 +1,41 @@
+namespace RankEngine.Store;
+
+/// <summary>How to open a <see cref="RankStore"/>.</summary>
+public sealed class StoreOptions
+{
+    /// <summary>Directory that holds everything the store persists; created if missing. Only one open store may use it.</summary>
+    public required string DataDirectory { get; init; }
+
+    /// <summary>Vector names, dimensions and types. Must equal the schema the directory was created with.</summary>
+    public required StoreSchema Schema { get; init; }
+
+    /// <summary>
+    /// Period of automatic checkpoints (which also bound write-ahead-log replay time at open). Null or zero turns the
+    /// timer off; <see cref="RankStore.Checkpoint"/> still works. Default 60 s.
+    /// </summary>
+    public TimeSpan? CheckpointInterval { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Take a checkpoint when the write-ahead log has grown by this many bytes since the last one (checked on the timer). Default 256 MiB.</summary>
+    public long CheckpointWalBytes { get; init; } = 256L << 20;
+
+    /// <summary>Take a final checkpoint on <see cref="RankStore.Dispose"/> so the next open replays nothing. Default true.</summary>
+    public bool CheckpointOnDispose { get; init; } = true;
+
+    /// <summary>Memory for the in-memory part of the FASTER hybrid log, in bytes (rounded down to a power of two, at least 4 pages). Default 1 GiB.</summary>
+    public long LogMemoryBytes { get; init; } = 1L << 30;
+
+    /// <summary>Expected number of records (items + users); sizes the FASTER hash index. Default 1,000,000.</summary>
+    public long ExpectedRecords { get; init; } = 1_000_000;
+
+    /// <summary>Most events kept per user; older ones are dropped on append. Default 100.</summary>
+    public int MaxUserEvents { get; init; } = 100;
+
+    /// <summary>Number of A/B buckets users are assigned to when no bucket is given. Default 2.</summary>
+    public int AbBucketCount { get; init; } = 2;
+
+    /// <summary>Keep an fp16 copy of every fp32 mirror matrix (for fp16 device upload). Default false.</summary>
+    public bool MirrorFp16 { get; init; }
+
+    /// <summary>Compact the catalog mirror when this fraction of its rows are tombstones (checked on the checkpoint timer). Default 0.25.</summary>
+    public double MirrorCompactionThreshold { get; init; } = 0.25;
+}
