@@ -10,6 +10,16 @@ public sealed record ItemFields
     public IReadOnlyDictionary<string, IReadOnlyList<string>> Tags { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
 
     public static ItemFields Empty { get; } = new();
+
+    /// <summary>String field <paramref name="field"/> equals <paramref name="value"/>, or tag field contains it (case-insensitive).</summary>
+    public bool Matches(string field, string value)
+    {
+        if (Strings.TryGetValue(field, out var s) && string.Equals(s, value, StringComparison.OrdinalIgnoreCase)) return true;
+        if (Tags.TryGetValue(field, out var tags))
+            foreach (var t in tags)
+                if (string.Equals(t, value, StringComparison.OrdinalIgnoreCase)) return true;
+        return false;
+    }
 }
 
 /// <summary>
@@ -193,13 +203,5 @@ public sealed class ItemCatalog : IRankingCatalog
 
     public bool TryGetNumber(int row, string field, out double value) => _fields[row].Numbers.TryGetValue(field, out value);
 
-    public bool FieldMatches(int row, string field, string value)
-    {
-        var f = _fields[row];
-        if (f.Strings.TryGetValue(field, out var s) && string.Equals(s, value, StringComparison.OrdinalIgnoreCase)) return true;
-        if (f.Tags.TryGetValue(field, out var tags))
-            foreach (var t in tags)
-                if (string.Equals(t, value, StringComparison.OrdinalIgnoreCase)) return true;
-        return false;
-    }
+    public bool FieldMatches(int row, string field, string value) => _fields[row].Matches(field, value);
 }

@@ -3,8 +3,8 @@ namespace RankEngine.Store;
 /// <summary>Kind of a user feedback event. Persisted (record layout, write-ahead log): values are append-only.</summary>
 public enum UserEventKind : byte
 {
-    /// <summary>The item was shown.</summary>
-    Impression = 1,
+    /// <summary>The user viewed the item (a weak positive signal).</summary>
+    View = 1,
 
     /// <summary>The user clicked the item.</summary>
     Click = 2,

@@ -1,4 +1,5 @@
 using RankEngine.Ranking;
+using RankEngine.Store;
 using Xunit;
 
 namespace RankEngine.Tests.Ranking;
@@ -37,8 +38,8 @@ public sealed class UserProfileTests
     public void NegativeFeedbackPushesAway()
     {
         var p = new UserProfile(2);
-        p.Add(new[] { 1f, 0f }, EventWeights.Default.For(EventKind.Like), 0, Day);
-        p.Add(new[] { 0.6f, 0.8f }, EventWeights.Default.For(EventKind.Dislike), 0, Day);
+        p.Add(new[] { 1f, 0f }, EventWeights.Default.For(UserEventKind.Like), 0, Day);
+        p.Add(new[] { 0.6f, 0.8f }, EventWeights.Default.For(UserEventKind.Dislike), 0, Day);
         // 2·(1, 0) − 2·(0.6, 0.8) = (0.8, −1.6): the disliked direction now has a negative score.
         Assert.Equal(0.8f, p.Sum[0], 5);
         Assert.Equal(-1.6f, p.Sum[1], 5);
@@ -58,12 +59,12 @@ public sealed class UserProfileTests
     }
 
     [Fact]
-    public void EventKindValuesAreFrozen()
+    public void UserEventKindValuesAreFrozen()
     {
         // Persisted values: append-only. Changing one corrupts stored histories.
         Assert.Equal(new byte[] { 1, 2, 3, 4, 5, 6 },
-            new[] { EventKind.View, EventKind.Click, EventKind.Like, EventKind.Dislike, EventKind.Purchase, EventKind.Skip }.Select(k => (byte)k));
-        Assert.True(EventWeights.TryParseKind("LIKE", out var k) && k == EventKind.Like);
+            new[] { UserEventKind.View, UserEventKind.Click, UserEventKind.Like, UserEventKind.Dislike, UserEventKind.Purchase, UserEventKind.Skip }.Select(k => (byte)k));
+        Assert.True(EventWeights.TryParseKind("LIKE", out var k) && k == UserEventKind.Like);
         Assert.False(EventWeights.TryParseKind("love", out _));
         Assert.False(EventWeights.TryParseKind("99", out _));
     }

@@ -1,0 +1,48 @@
+namespace RankEngine.Ranking;
+
+/// <summary>A ranking request to <c>RankingEngine.Rank</c>.</summary>
+public sealed record RankRequest
+{
+    /// <summary>The user to personalise for; null or unknown means cold start.</summary>
+    public string? UserId { get; init; }
+    /// <summary>Free text to match (encoded with the engine's model); combined with the user's profile when both exist.</summary>
+    public string? QueryText { get; init; }
+    /// <summary>How many items to return, 1..<see cref="HybridRanker.MaxK"/>.</summary>
+    public int K { get; init; } = 10;
+    /// <summary>Rank only these item ids; null ranks the whole catalog. Unknown ids are reported, not fatal.</summary>
+    public IReadOnlyList<string>? Candidates { get; init; }
+    /// <summary>Conditions every returned item meets.</summary>
+    public IReadOnlyList<ItemFilter> Filters { get; init; } = Array.Empty<ItemFilter>();
+    /// <summary>Leave out items in the user's event history.</summary>
+    public bool ExcludeSeen { get; init; }
+    /// <summary>Overrides of the user's A/B bucket parameters; null fields keep the bucket's values.</summary>
+    public float? ContentWeight { get; init; }
+    public float? CollabWeight { get; init; }
+    public float? Diversity { get; init; }
+    /// <summary>Extra or replaced boost weights by numeric field.</summary>
+    public IReadOnlyDictionary<string, float>? Boosts { get; init; }
+}
+
+/// <summary>How a ranking was personalised.</summary>
+public enum RankStrategy
+{
+    /// <summary>From the user's profile (and the query text, if any).</summary>
+    Personalized,
+    /// <summary>Cold start with a query: the query text alone.</summary>
+    QueryOnly,
+    /// <summary>Cold start without a query: by the <c>popularity</c> field.</summary>
+    Popularity,
+}
+
+/// <summary>The answer to a <see cref="RankRequest"/>.</summary>
+public sealed record RankResponse
+{
+    public required IReadOnlyList<RankedItem> Items { get; init; }
+    public required RankStrategy Strategy { get; init; }
+    /// <summary>Why this strategy (e.g. "unknown user: cold start, ranked by popularity").</summary>
+    public required string Explanation { get; init; }
+    /// <summary>The user's A/B bucket name, when an experiment runs and a user id was given.</summary>
+    public string? Bucket { get; init; }
+    /// <summary>Candidate ids that are not in the catalog (skipped).</summary>
+    public IReadOnlyList<string> UnknownCandidates { get; init; } = Array.Empty<string>();
+}

@@ -1,0 +1,96 @@
+using RankEngine.Ranking;
+using RankEngine.Store;
+
+namespace RankEngine;
+
+public sealed partial class RankingEngine
+{
+    /// <summary>
+    /// Records a feedback event and updates the user's profile vectors online: the very next ranking sees it.
+    /// The event, the history and the new vectors are written in one durable user write before this returns.
+    /// </summary>
+    /// <param name="weight">Multiplier on the kind's weight (finite, ≥ 0), e.g. a rating strength.</param>
+    /// <param name="timestamp">When it happened; now if null.</param>
+    /// <exception cref="ArgumentException">Empty ids, an unknown item, or a bad weight.</exception>
+    public void RecordEvent(string userId, string itemId, UserEventKind kind, float weight = 1f, DateTimeOffset? timestamp = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        ArgumentException.ThrowIfNullOrEmpty(itemId);
+        if (!Enum.IsDefined(kind)) throw new ArgumentException($"unknown event kind {(int)kind}");
+        if (!float.IsFinite(weight) || weight < 0) throw new ArgumentException($"event weight must be a finite number ≥ 0, got {weight}");
+        if (!_fields.ContainsKey(itemId)) throw new ArgumentException($"unknown item '{itemId}'");
+        long ms = (timestamp ?? DateTimeOffset.UtcNow).ToUnixTimeMilliseconds();
+        lock (UserLock(userId))
+        {
+            var user = _store.TryGetUser(userId, out var existing) ? existing : new UserRecord(userId);
+            user.Events.Add(new UserEvent(itemId, kind, weight, ms));
+            if (user.Events.Count > _options.MaxUserEvents) user.Events.RemoveRange(0, user.Events.Count - _options.MaxUserEvents);
+            user.Bucket = Experiment.BucketOf(userId);
+            RebuildProfile(user);
+            _store.UpsertUser(user);
+        }
+        if (kind is UserEventKind.Click or UserEventKind.Like or UserEventKind.Purchase)
+            Experiment.RecordClick(Experiment.BucketOf(userId));
+    }
+
+    /// <summary>Records many events of one user at once (e.g. ingest), with one profile rebuild and one write.</summary>
+    public void RecordEvents(string userId, IReadOnlyList<UserEvent> events)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        foreach (var e in events)
+        {
+            if (!_fields.ContainsKey(e.ItemId)) throw new ArgumentException($"unknown item '{e.ItemId}'");
+            if (!float.IsFinite(e.Weight) || e.Weight < 0) throw new ArgumentException($"event weight must be a finite number ≥ 0, got {e.Weight}");
+        }
+        lock (UserLock(userId))
+        {
+            var user = _store.TryGetUser(userId, out var existing) ? existing : new UserRecord(userId);
+            user.Events.AddRange(events);
+            user.Events.Sort((a, b) => a.TimestampMs.CompareTo(b.TimestampMs));
+            if (user.Events.Count > _options.MaxUserEvents) user.Events.RemoveRange(0, user.Events.Count - _options.MaxUserEvents);
+            user.Bucket = Experiment.BucketOf(userId);
+            RebuildProfile(user);
+            _store.UpsertUser(user);
+        }
+    }
+
+    /// <summary>Reads a user (profile vectors, recent events, bucket).</summary>
+    public bool TryGetUser(string userId, out UserRecord? user) => _store.TryGetUser(userId, out user);
+
+    private object UserLock(string userId) => _userLocks[(uint)StringComparer.Ordinal.GetHashCode(userId) % (uint)_userLocks.Length];
+
+    /// <summary>
+    /// Pools the user's history into unit content and collab vectors (<see cref="UserProfile"/>: kind weight ×
+    /// event weight × recency decay). Items since deleted are skipped. No signal → no vector (cold start).
+    /// </summary>
+    private void RebuildProfile(UserRecord user)
+    {
+        double halfLifeMs = _options.ProfileHalfLife.TotalMilliseconds;
+        var content = new UserProfile(ContentDimension);
+        var collab = CollabDimension > 0 ? new UserProfile(CollabDimension) : null;
+        using (var view = _store.Catalog.EnterRead())
+        {
+            var contentMatrix = view.Matrix(Content);
+            var collabMatrix = collab is null ? default : view.Matrix(Collab);
+            foreach (var e in user.Events)
+            {
+                if (!view.TryGetRow(e.ItemId, out int row) || !view.IsLive(row)) continue;
+                float w = _options.EventWeights.For(e.Kind) * e.Weight;
+                if (w == 0) continue;
+                if (view.HasVector(row, Content))
+                    content.Add(contentMatrix.Slice(row * ContentDimension, ContentDimension), w, e.TimestampMs, halfLifeMs);
+                if (collab is not null && view.HasVector(row, Collab))
+                    collab.Add(collabMatrix.Slice(row * CollabDimension, CollabDimension), w, e.TimestampMs, halfLifeMs);
+            }
+        }
+        SetProfileVector(user, Content, content);
+        if (collab is not null) SetProfileVector(user, Collab, collab);
+    }
+
+    private static void SetProfileVector(UserRecord user, string name, UserProfile profile)
+    {
+        var v = new float[profile.Dimension];
+        if (profile.TryGetVector(v)) user.Vectors[name] = v;
+        else user.Vectors.Remove(name);
+    }
+}

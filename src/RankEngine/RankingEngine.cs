@@ -1,0 +1,252 @@
+using System.Collections.Concurrent;
+using RankEngine.Compute;
+using RankEngine.Encoders;
+using RankEngine.Model;
+using RankEngine.Ranking;
+using RankEngine.Store;
+
+namespace RankEngine;
+
+/// <summary>Options of <see cref="RankingEngine.Open"/>.</summary>
+public sealed record RankingEngineOptions
+{
+    /// <summary>Directory of the item/user store (created if missing; locked while open).</summary>
+    public required string DataDirectory { get; init; }
+    /// <summary>Weight file used to encode item text and queries; null when every item brings its own vector.</summary>
+    public string? ModelPath { get; init; }
+    /// <summary>Compute backend for the encoder ("auto", "simd", …).</summary>
+    public string Backend { get; init; } = "auto";
+    /// <summary>Content vector width when there is no model (with a model, the model's output width).</summary>
+    public int ContentDimension { get; init; }
+    /// <summary>Width of collaborative vectors; 0 disables them.</summary>
+    public int CollabDimension { get; init; } = 32;
+    /// <summary>Time for an event's influence on the user vector to halve.</summary>
+    public TimeSpan ProfileHalfLife { get; init; } = TimeSpan.FromDays(30);
+    public EventWeights EventWeights { get; init; } = EventWeights.Default;
+    /// <summary>Events kept per user (the profile is pooled from these).</summary>
+    public int MaxUserEvents { get; init; } = 500;
+    /// <summary>A/B experiment name; users are bucketed by hash(user id, name).</summary>
+    public string ExperimentName { get; init; } = "default";
+    /// <summary>Buckets with their ranking parameters; null means one bucket with default parameters.</summary>
+    public IReadOnlyList<Bucket>? Buckets { get; init; }
+    /// <summary>Checkpoint period of the store (null: only on demand and at dispose).</summary>
+    public TimeSpan? CheckpointInterval { get; init; } = TimeSpan.FromSeconds(60);
+}
+
+/// <summary>An item to add: text to encode and/or vectors given directly, plus fields.</summary>
+public sealed record ItemInput(string Id)
+{
+    /// <summary>Text encoded into the content vector (ignored when <see cref="ContentVector"/> is set).</summary>
+    public string? Text { get; init; }
+    public float[]? ContentVector { get; init; }
+    public float[]? CollabVector { get; init; }
+    public IReadOnlyDictionary<string, FieldValue> Fields { get; init; } = new Dictionary<string, FieldValue>();
+}
+
+/// <summary>
+/// The embedded, in-process RankEngine: items and users in a durable FASTER store, text encoded by the
+/// hand-written Transformer, hybrid ranking with MMR, an online feedback loop and A/B buckets. Thread-safe.
+/// Dispose flushes (checkpoints) the store.
+/// </summary>
+public sealed partial class RankingEngine : IDisposable
+{
+    private const string Content = MirrorRankingCatalog.ContentVector;
+    private const string Collab = MirrorRankingCatalog.CollabVector;
+
+    private readonly RankingEngineOptions _options;
+    private readonly RankStore _store;
+    private readonly IComputeBackend? _backend;
+    private readonly TextEncoder? _encoder;
+    private readonly ConcurrentDictionary<string, ItemFields> _fields = new(StringComparer.Ordinal);
+    private readonly object[] _userLocks = Enumerable.Range(0, 64).Select(_ => new object()).ToArray();
+
+    /// <summary>The A/B experiment users are bucketed into.</summary>
+    public Experiment Experiment { get; }
+    /// <summary>Width of content vectors.</summary>
+    public int ContentDimension { get; }
+    public int CollabDimension => _options.CollabDimension;
+    /// <summary>The encoder's backend, or null without a model.</summary>
+    public IComputeBackend? Backend => _backend;
+    public int ItemCount => _store.ItemCount;
+    /// <summary>The underlying store (for checkpoints and diagnostics).</summary>
+    public RankStore Store => _store;
+
+    private RankingEngine(RankingEngineOptions options, RankStore store, IComputeBackend? backend, TextEncoder? encoder, int contentDimension)
+    {
+        _options = options;
+        _store = store;
+        _backend = backend;
+        _encoder = encoder;
+        ContentDimension = contentDimension;
+        Experiment = new Experiment(options.ExperimentName, options.Buckets ?? new[] { new Bucket("default", RankingParameters.Default) });
+        LoadFields();
+    }
+
+    /// <summary>Opens (or creates) an engine over a data directory; recovers every acknowledged write.</summary>
+    /// <exception cref="StoreLockedException">Another process has the directory open.</exception>
+    /// <exception cref="StoreSchemaMismatchException">The directory was created with other vector dimensions (another model).</exception>
+    public static RankingEngine Open(RankingEngineOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.CollabDimension < 0) throw new ArgumentOutOfRangeException(nameof(options), "CollabDimension must not be negative");
+        if (!(options.ProfileHalfLife > TimeSpan.Zero)) throw new ArgumentOutOfRangeException(nameof(options), "ProfileHalfLife must be positive");
+        IComputeBackend? backend = null;
+        TextEncoder? encoder = null;
+        RankStore? store = null;
+        try
+        {
+            int contentDim = options.ContentDimension;
+            if (options.ModelPath is not null)
+            {
+                backend = BackendFactory.Create(options.Backend);
+                encoder = TextEncoder.Open(options.ModelPath, backend);
+                if (contentDim != 0 && contentDim != encoder.Dimension)
+                    throw new ArgumentException($"ContentDimension {contentDim} differs from the model's output width {encoder.Dimension}");
+                contentDim = encoder.Dimension;
+            }
+            if (contentDim <= 0) throw new ArgumentException("give a ModelPath or a positive ContentDimension");
+            var specs = new List<VectorSpec> { new(Content, contentDim) };
+            if (options.CollabDimension > 0) specs.Add(new VectorSpec(Collab, options.CollabDimension));
+            store = RankStore.Open(new StoreOptions
+            {
+                DataDirectory = options.DataDirectory,
+                Schema = new StoreSchema(specs),
+                MaxUserEvents = options.MaxUserEvents,
+                CheckpointInterval = options.CheckpointInterval,
+                AbBucketCount = Math.Max(1, options.Buckets?.Count ?? 1),
+            });
+            return new RankingEngine(options, store, backend, encoder, contentDim);
+        }
+        catch
+        {
+            store?.Dispose();
+            encoder?.Dispose();
+            backend?.Dispose();
+            throw;
+        }
+    }
+
+    // The ranker reads fields from memory; the store is the durable copy.
+    private void LoadFields()
+    {
+        string?[] ids;
+        using (var view = _store.Catalog.EnterRead()) ids = view.Ids.ToArray();
+        foreach (var id in ids)
+            if (id is not null && _store.TryGetItem(id, out var item))
+                _fields[id] = ToRankingFields(item.Fields);
+    }
+
+    private static ItemFields ToRankingFields(IReadOnlyDictionary<string, FieldValue> fields)
+    {
+        var numbers = new Dictionary<string, double>(StringComparer.Ordinal);
+        var strings = new Dictionary<string, string>(StringComparer.Ordinal);
+        var tags = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        foreach (var (name, value) in fields)
+        {
+            switch (value.Kind)
+            {
+                case FieldKind.Number: numbers[name] = value.Number; break;
+                case FieldKind.String: strings[name] = value.Text!; break;
+                case FieldKind.Tags: tags[name] = value.TagList; break;
+            }
+        }
+        return new ItemFields { Numbers = numbers, Strings = strings, Tags = tags };
+    }
+
+    /// <summary>Encodes texts with the engine's model (unit vectors).</summary>
+    /// <exception cref="InvalidOperationException">The engine has no model.</exception>
+    public TextEmbeddings Encode(IReadOnlyList<string> texts) =>
+        (_encoder ?? throw new InvalidOperationException("this engine was opened without a model: it cannot encode text")).Encode(texts);
+
+    /// <summary>Adds or replaces items; texts are encoded in batches. Returns once all writes are durable.</summary>
+    /// <param name="progress">Called with the number of items written so far (for progress bars).</param>
+    /// <exception cref="ArgumentException">An item is invalid (no vector and no text, bad dimension, NaN, bad id…); nothing of that batch is written.</exception>
+    public void AddItems(IReadOnlyList<ItemInput> items, Action<int>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        const int batch = 64;
+        for (int start = 0; start < items.Count; start += batch)
+        {
+            int n = Math.Min(batch, items.Count - start);
+            var records = new ItemRecord[n];
+            var needText = new List<int>();
+            for (int i = 0; i < n; i++)
+            {
+                var input = items[start + i] ?? throw new ArgumentException($"item {start + i} is null");
+                var record = new ItemRecord(input.Id) { Text = input.Text };
+                foreach (var (name, value) in input.Fields) record.Fields[name] = value;
+                if (input.ContentVector is not null) record.Vectors[Content] = Normalized(input.ContentVector, input.Id);
+                else if (input.Text is not null) needText.Add(i);
+                else throw new ArgumentException($"item '{input.Id}' has neither text nor a content vector");
+                if (input.CollabVector is not null)
+                {
+                    if (CollabDimension == 0) throw new ArgumentException($"item '{input.Id}' has a collab vector but the engine has collab vectors disabled");
+                    record.Vectors[Collab] = input.CollabVector;
+                }
+                records[i] = record;
+            }
+            if (needText.Count > 0)
+            {
+                var texts = needText.Select(i => items[start + i].Text!).ToArray();
+                var embeddings = Encode(texts);
+                for (int j = 0; j < needText.Count; j++)
+                    records[needText[j]].Vectors[Content] = embeddings.Vector(j).ToArray();
+            }
+            _store.UpsertItems(records); // validates everything first; durable on return
+            foreach (var r in records) _fields[r.Id] = ToRankingFields(r.Fields);
+            progress?.Invoke(start + n);
+        }
+    }
+
+    private float[] Normalized(float[] v, string id)
+    {
+        if (v.Length != ContentDimension)
+            throw new ArgumentException($"item '{id}': content vector has {v.Length} dimensions, expected {ContentDimension}");
+        foreach (float x in v)
+            if (!float.IsFinite(x)) throw new ArgumentException($"item '{id}': content vector contains NaN or infinity");
+        float norm = System.Numerics.Tensors.TensorPrimitives.Norm(v);
+        if (norm == 0) throw new ArgumentException($"item '{id}': content vector is all zeros");
+        var r = new float[v.Length];
+        System.Numerics.Tensors.TensorPrimitives.Multiply(v, 1f / norm, r);
+        return r;
+    }
+
+    /// <summary>Sets items' collaborative vectors (e.g. from <c>rankengine ingest</c>'s ALS); unknown ids are skipped and counted.</summary>
+    /// <returns>How many items were updated.</returns>
+    public int SetCollabVectors(IReadOnlyDictionary<string, float[]> vectors, Action<int>? progress = null)
+    {
+        if (CollabDimension == 0) throw new InvalidOperationException("collab vectors are disabled (CollabDimension = 0)");
+        var batch = new List<ItemRecord>();
+        int updated = 0;
+        foreach (var (id, vector) in vectors)
+        {
+            if (!_store.TryGetItem(id, out var item)) continue;
+            item.Vectors[Collab] = vector;
+            batch.Add(item);
+            if (batch.Count == 256) { _store.UpsertItems(batch); updated += batch.Count; batch.Clear(); progress?.Invoke(updated); }
+        }
+        if (batch.Count > 0) { _store.UpsertItems(batch); updated += batch.Count; progress?.Invoke(updated); }
+        return updated;
+    }
+
+    /// <summary>Deletes an item; false if it did not exist. Durable on return.</summary>
+    public bool DeleteItem(string id)
+    {
+        bool deleted = _store.DeleteItem(id);
+        _fields.TryRemove(id, out _);
+        return deleted;
+    }
+
+    /// <summary>Reads an item (vectors, fields, text).</summary>
+    public bool TryGetItem(string id, out ItemRecord? item) => _store.TryGetItem(id, out item);
+
+    /// <summary>Takes a store checkpoint now (recovery then replays less).</summary>
+    public void Checkpoint() => _store.Checkpoint();
+
+    public void Dispose()
+    {
+        _store.Dispose();
+        _encoder?.Dispose();
+        _backend?.Dispose();
+    }
+}
