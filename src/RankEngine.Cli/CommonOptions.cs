@@ -36,3 +36,27 @@ internal static class CommonOptions
         return path;
     }
 }
+
+/// <summary>Opening the engine from command-line options.</summary>
+internal static class EngineOptions
+{
+    public const string DefaultDataDirectory = ".data/store";
+
+    public static Option<string> DataDir() => new("--data-dir", "-d")
+    {
+        Description = $"Store directory (created by 'ingest'). Default: {DefaultDataDirectory}.",
+        DefaultValueFactory = _ => DefaultDataDirectory,
+    };
+
+    public static RankingEngine Open(string dataDir, string? model, string backend, bool mustExist)
+    {
+        if (mustExist && !Directory.Exists(dataDir))
+            throw new DirectoryNotFoundException($"no store at '{dataDir}': run 'rankengine ingest' first, or pass --data-dir");
+        return RankingEngine.Open(new RankingEngineOptions
+        {
+            DataDirectory = dataDir,
+            ModelPath = CommonOptions.ResolveModel(model),
+            Backend = backend,
+        });
+    }
+}

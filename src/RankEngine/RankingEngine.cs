@@ -115,6 +115,7 @@ public sealed partial class RankingEngine : IDisposable
                 CheckpointInterval = options.CheckpointInterval,
                 AbBucketCount = Math.Max(1, options.Buckets?.Count ?? 1),
             });
+            CheckModelIdentity(store.DataDirectory, encoder?.ModelIdentity);
             return new RankingEngine(options, store, backend, encoder, contentDim);
         }
         catch
@@ -124,6 +125,25 @@ public sealed partial class RankingEngine : IDisposable
             backend?.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Item vectors are only comparable with queries encoded by the same model: the first model used with a data
+    /// directory is recorded there, and opening it with another model is refused.
+    /// </summary>
+    private static void CheckModelIdentity(string directory, string? identity)
+    {
+        string path = Path.Combine(directory, "model-identity.txt");
+        if (identity is null) return;
+        if (File.Exists(path))
+        {
+            string recorded = File.ReadAllText(path).Trim();
+            if (recorded != identity)
+                throw new StoreSchemaMismatchException(
+                    $"data directory '{directory}' was built with model {recorded}, but this model is {identity}: its vectors would not be comparable (use the original model or a new data directory)");
+            return;
+        }
+        File.WriteAllText(path, identity + "\n");
     }
 
     // The ranker reads fields from memory; the store is the durable copy.

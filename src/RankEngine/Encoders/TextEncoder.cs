@@ -33,6 +33,8 @@ public sealed class TextEncoder : IDisposable
     public ModelConfig Config => Encoder.Config;
     /// <summary>Width of the vectors.</summary>
     public int Dimension => Config.OutputSize;
+    /// <summary>The model file's identity (<see cref="WeightFile.Identity"/>).</summary>
+    public string ModelIdentity => _file.Identity;
     /// <summary>Longest input in tokens; longer texts are truncated.</summary>
     public int MaxLength => Config.Tokenizer.MaxLength;
 

@@ -29,6 +29,12 @@ public sealed unsafe class WeightFile : IDisposable
     /// <summary>Tensor names in file order.</summary>
     public IReadOnlyList<string> TensorNames { get; }
 
+    /// <summary>
+    /// Identity of the model: the header's XxHash64 (the header holds every tensor's checksum, so two files share it
+    /// only if config and all tensors are equal). Stored by data directories to detect a model swap.
+    /// </summary>
+    public string Identity { get; private set; } = "";
+
     private WeightFile(string path, MemoryMappedFile map, MemoryMappedViewAccessor view, byte* basePtr, long length)
     {
         Path = path;
@@ -117,6 +123,7 @@ public sealed unsafe class WeightFile : IDisposable
         ulong expected = BinaryPrimitives.ReadUInt64LittleEndian(prefix[16..]);
         if (XxHash64.HashToUInt64(headerBytes) != expected)
             throw Invalid("header checksum mismatch: the header was modified or corrupted");
+        Identity = expected.ToString("x16");
         try
         {
             return JsonSerializer.Deserialize(headerBytes, ModelJsonContext.Default.WeightFileHeader) ?? throw Invalid("empty header");
