@@ -19,6 +19,8 @@ public static class TensorNames
     public const string Qkv = "attention.qkv";
     public const string AttentionOutput = "attention.output";
     public const string AttentionNorm = "attention.norm";
+    /// <summary>Dense projection of a layer's input used as its attention residual (layers that change width).</summary>
+    public const string AttentionResidual = "attention.residual";
     public const string FfnIntermediate = "ffn.intermediate";
     public const string FfnOutput = "ffn.output";
     public const string FfnNorm = "ffn.norm";
@@ -32,8 +34,8 @@ internal sealed record DenseWeights(IDeviceWeight Weight, IDeviceWeight? Bias);
 internal sealed record NormWeights(IDeviceWeight Gamma, IDeviceWeight Beta);
 
 /// <summary>One Transformer layer's weights on a backend.</summary>
-internal sealed record LayerWeights(DenseWeights Qkv, DenseWeights AttentionOutput, NormWeights AttentionNorm,
-    DenseWeights FfnIntermediate, DenseWeights FfnOutput, NormWeights FfnNorm);
+internal sealed record LayerWeights(LayerShape Shape, DenseWeights Qkv, DenseWeights AttentionOutput, NormWeights AttentionNorm,
+    DenseWeights? AttentionResidual, DenseWeights FfnIntermediate, DenseWeights FfnOutput, NormWeights FfnNorm);
 
 /// <summary>
 /// All encoder weights, checked against the config (every shape is validated and a mismatch names the tensor) and
@@ -54,26 +56,30 @@ internal sealed class EncoderWeights : IDisposable
     public EncoderWeights(WeightFile file, IComputeBackend backend)
     {
         var c = file.Config;
-        int h = c.HiddenSize, f = c.IntermediateSize;
+        int h = c.HiddenSize, f = c.IntermediateSize, e = c.EffectiveEmbeddingSize;
         try
         {
-            Word = Own(backend.UploadWeight(file.Get(TensorNames.WordEmbedding, c.VocabSize, h), WeightRole.Table));
+            Word = Own(backend.UploadWeight(file.Get(TensorNames.WordEmbedding, c.VocabSize, e), WeightRole.Table));
             if (c.PositionEncoding != PositionEncoding.None)
-                Position = Own(backend.UploadWeight(file.Get(TensorNames.PositionEmbedding, c.MaxPositions, h), WeightRole.Table));
+                Position = Own(backend.UploadWeight(file.Get(TensorNames.PositionEmbedding, c.MaxPositions, e), WeightRole.Table));
             if (c.TypeVocabSize > 0)
-                TokenType = Own(backend.UploadWeight(file.Get(TensorNames.TokenTypeEmbedding, c.TypeVocabSize, h), WeightRole.Table));
-            if (c.EmbeddingNorm) EmbeddingNorm = Norm(file, backend, TensorNames.EmbeddingNorm, h);
+                TokenType = Own(backend.UploadWeight(file.Get(TensorNames.TokenTypeEmbedding, c.TypeVocabSize, e), WeightRole.Table));
+            if (c.EmbeddingNorm) EmbeddingNorm = Norm(file, backend, TensorNames.EmbeddingNorm, e);
 
             Layers = new LayerWeights[c.NumLayers];
             for (int i = 0; i < c.NumLayers; i++)
             {
-                Layers[i] = new LayerWeights(
-                    Dense(file, backend, TensorNames.Layer(i, TensorNames.Qkv), 3 * h, h),
-                    Dense(file, backend, TensorNames.Layer(i, TensorNames.AttentionOutput), h, h),
-                    Norm(file, backend, TensorNames.Layer(i, TensorNames.AttentionNorm), h),
-                    Dense(file, backend, TensorNames.Layer(i, TensorNames.FfnIntermediate), f, h),
-                    Dense(file, backend, TensorNames.Layer(i, TensorNames.FfnOutput), h, f),
-                    Norm(file, backend, TensorNames.Layer(i, TensorNames.FfnNorm), h));
+                var s = c.Layer(i);
+                // Post-norm normalises after the residual add (output width); pre-norm before the sublayer (input width).
+                int attentionNormWidth = c.NormPlacement == NormPlacement.Post ? s.OutSize : s.InSize;
+                Layers[i] = new LayerWeights(s,
+                    Dense(file, backend, TensorNames.Layer(i, TensorNames.Qkv), 3 * s.AttentionSize, s.InSize),
+                    Dense(file, backend, TensorNames.Layer(i, TensorNames.AttentionOutput), s.OutSize, s.AttentionSize),
+                    Norm(file, backend, TensorNames.Layer(i, TensorNames.AttentionNorm), attentionNormWidth),
+                    s.ResidualProjection ? Dense(file, backend, TensorNames.Layer(i, TensorNames.AttentionResidual), s.OutSize, s.InSize) : null,
+                    Dense(file, backend, TensorNames.Layer(i, TensorNames.FfnIntermediate), f, s.OutSize),
+                    Dense(file, backend, TensorNames.Layer(i, TensorNames.FfnOutput), s.OutSize, f),
+                    Norm(file, backend, TensorNames.Layer(i, TensorNames.FfnNorm), s.OutSize));
             }
             if (c.FinalNorm) FinalNorm = Norm(file, backend, TensorNames.FinalNorm, h);
 

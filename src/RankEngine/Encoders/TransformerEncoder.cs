@@ -109,7 +109,8 @@ public sealed class TransformerEncoder : IDisposable
         for (int s = 0; s < n; s++)
         {
             int len = starts[s + 1] - starts[s];
-            if (len <= 0) throw new ArgumentException($"sequence {s} is empty (every sequence needs at least one token)");
+            if (len < 0 || (len == 0 && Config.Pooling == Pooling.Cls))
+                throw new ArgumentException($"sequence {s} is empty (with CLS pooling every sequence needs at least one token)");
             if (len > maxLen) throw new ArgumentException($"sequence {s} has {len} tokens; the model accepts at most {maxLen} (truncate first)");
         }
         for (int t = 0; t < ids.Length; t++)
@@ -125,59 +126,56 @@ public sealed class TransformerEncoder : IDisposable
         var c = Config;
         var allStarts = input.SequenceStarts.Span;
         int tokenStart = allStarts[first], tokens = allStarts[last] - tokenStart, seqs = last - first;
-        var act = EnsureActivations(tokens, seqs);
 
-        // Chunk-local layout and positions (0-based within each sequence).
-        var starts = new int[seqs + 1];
+        // Chunk-local layout over the non-empty sequences, and positions (0-based within each sequence).
+        var nonEmpty = new List<int>(seqs);
+        var starts = new List<int>(seqs + 1) { 0 };
         var positions = new int[tokens];
         for (int s = 0; s < seqs; s++)
         {
-            starts[s + 1] = allStarts[first + s + 1] - tokenStart;
-            for (int t = starts[s]; t < starts[s + 1]; t++) positions[t] = t - starts[s];
+            int a = allStarts[first + s] - tokenStart, b = allStarts[first + s + 1] - tokenStart;
+            if (b == a) continue;
+            nonEmpty.Add(s);
+            starts.Add(b);
+            for (int t = a; t < b; t++) positions[t] = t - a;
         }
-        var layout = new SequenceLayout(starts);
-        var ids = input.TokenIds.Span.Slice(tokenStart, tokens);
-        ReadOnlySpan<int> types = input.TokenTypeIds.IsEmpty ? new int[tokens] : input.TokenTypeIds.Span.Slice(tokenStart, tokens);
-
-        var w = _weights;
-        _backend.Embed(ids, positions, types, w.Word, w.Position, w.TokenType, c.EmbeddingScale, act.Hidden);
-        if (w.EmbeddingNorm is { } en) _backend.LayerNorm(act.Hidden, en.Gamma, en.Beta, c.LayerNormEps, act.Hidden, tokens);
-
-        float scale = c.EffectiveAttentionScale;
-        foreach (var layer in w.Layers)
+        var act = EnsureActivations(Math.Max(tokens, 1), seqs);
+        var pooled = act.Get("pooled", seqs, c.HiddenSize);
+        if (tokens > 0)
         {
-            if (c.NormPlacement == NormPlacement.Post)
+            var layout = new SequenceLayout(starts.ToArray());
+            var ids = input.TokenIds.Span.Slice(tokenStart, tokens);
+            ReadOnlySpan<int> types = input.TokenTypeIds.IsEmpty ? new int[tokens] : input.TokenTypeIds.Span.Slice(tokenStart, tokens);
+            var hidden = RunLayers(act, ids, positions, types, layout, tokens);
+            if (!hiddenOut.IsEmpty) _backend.Download(hidden, hiddenOut);
+            if (nonEmpty.Count == seqs)
             {
-                // BERT: h = LN(h + Attn(h)); h = LN(h + FFN(h))
-                _backend.Linear(act.Hidden, layer.Qkv.Weight, layer.Qkv.Bias, Activation.None, act.Qkv, null, tokens);
-                _backend.Attention(act.Qkv, layout, c.NumHeads, scale, act.Context);
-                _backend.Linear(act.Context, layer.AttentionOutput.Weight, layer.AttentionOutput.Bias, Activation.None, act.Scratch, act.Hidden, tokens);
-                _backend.LayerNorm(act.Scratch, layer.AttentionNorm.Gamma, layer.AttentionNorm.Beta, c.LayerNormEps, act.Hidden, tokens);
-                _backend.Linear(act.Hidden, layer.FfnIntermediate.Weight, layer.FfnIntermediate.Bias, c.Activation, act.Ffn, null, tokens);
-                _backend.Linear(act.Ffn, layer.FfnOutput.Weight, layer.FfnOutput.Bias, Activation.None, act.Scratch, act.Hidden, tokens);
-                _backend.LayerNorm(act.Scratch, layer.FfnNorm.Gamma, layer.FfnNorm.Beta, c.LayerNormEps, act.Hidden, tokens);
+                _backend.Pool(hidden, layout, c.Pooling, pooled);
             }
             else
             {
-                // Pre-norm: h = h + Attn(LN(h)); h = h + FFN(LN(h))
-                _backend.LayerNorm(act.Hidden, layer.AttentionNorm.Gamma, layer.AttentionNorm.Beta, c.LayerNormEps, act.Scratch, tokens);
-                _backend.Linear(act.Scratch, layer.Qkv.Weight, layer.Qkv.Bias, Activation.None, act.Qkv, null, tokens);
-                _backend.Attention(act.Qkv, layout, c.NumHeads, scale, act.Context);
-                _backend.Linear(act.Context, layer.AttentionOutput.Weight, layer.AttentionOutput.Bias, Activation.None, act.Hidden, act.Hidden, tokens);
-                _backend.LayerNorm(act.Hidden, layer.FfnNorm.Gamma, layer.FfnNorm.Beta, c.LayerNormEps, act.Scratch, tokens);
-                _backend.Linear(act.Scratch, layer.FfnIntermediate.Weight, layer.FfnIntermediate.Bias, c.Activation, act.Ffn, null, tokens);
-                _backend.Linear(act.Ffn, layer.FfnOutput.Weight, layer.FfnOutput.Bias, Activation.None, act.Hidden, act.Hidden, tokens);
+                // Empty sequences pool to zero (mean over no tokens, as USE's max(len, 1) clamp gives): pool the
+                // non-empty ones, then scatter them into their rows.
+                var dense = act.Get("pooled-dense", seqs, c.HiddenSize);
+                _backend.Pool(hidden, layout, c.Pooling, dense);
+                var host = new float[nonEmpty.Count * c.HiddenSize];
+                _backend.Download(dense, host);
+                var scattered = new float[seqs * c.HiddenSize];
+                for (int j = 0; j < nonEmpty.Count; j++)
+                    host.AsSpan(j * c.HiddenSize, c.HiddenSize).CopyTo(scattered.AsSpan(nonEmpty[j] * c.HiddenSize));
+                _backend.Upload(scattered, pooled);
             }
         }
-        if (w.FinalNorm is { } fn) _backend.LayerNorm(act.Hidden, fn.Gamma, fn.Beta, c.LayerNormEps, act.Hidden, tokens);
+        else
+        {
+            _backend.Upload(new float[seqs * c.HiddenSize], pooled);
+        }
 
-        if (!hiddenOut.IsEmpty) _backend.Download(act.Hidden, hiddenOut);
-
-        _backend.Pool(act.Hidden, layout, c.Pooling, act.Pooled);
-        var current = act.Pooled;
+        var w = _weights;
+        var current = pooled;
         for (int j = 0; j < w.Heads.Length; j++)
         {
-            var next = act.HeadOutputs[j];
+            var next = act.Get("head" + j, seqs, c.HeadLayers[j].OutSize);
             _backend.Linear(current, w.Heads[j].Weight, w.Heads[j].Bias, c.HeadLayers[j].Activation, next, null, seqs);
             current = next;
         }
@@ -185,15 +183,71 @@ public sealed class TransformerEncoder : IDisposable
         _backend.Download(current, vectorsOut);
     }
 
+    /// <summary>Embeddings and every layer; returns the tensor holding the last hidden states.</summary>
+    private IDeviceTensor RunLayers(Activations act, ReadOnlySpan<int> ids, ReadOnlySpan<int> positions, ReadOnlySpan<int> types,
+        SequenceLayout layout, int tokens)
+    {
+        var c = Config;
+        var w = _weights;
+        int width = c.EffectiveEmbeddingSize;
+        var hidden = act.Get("hidden", tokens, width);
+        _backend.Embed(ids, positions, types, w.Word, w.Position, w.TokenType, c.EmbeddingScale, hidden);
+        if (w.EmbeddingNorm is { } en) _backend.LayerNorm(hidden, en.Gamma, en.Beta, c.LayerNormEps, hidden, tokens);
+
+        for (int i = 0; i < w.Layers.Length; i++)
+        {
+            var layer = w.Layers[i];
+            var shape = layer.Shape;
+            float scale = c.AttentionScaleOf(i);
+            var qkv = act.Get("qkv", tokens, 3 * shape.AttentionSize);
+            var context = act.Get("context", tokens, shape.AttentionSize);
+            var ffn = act.Get("ffn", tokens, c.IntermediateSize);
+            if (c.NormPlacement == NormPlacement.Post)
+            {
+                // BERT: h = LN(h + Attn(h)); h = LN(h + FFN(h))
+                var scratch = act.Get("scratch", tokens, shape.OutSize);
+                _backend.Linear(hidden, layer.Qkv.Weight, layer.Qkv.Bias, Activation.None, qkv, null, tokens);
+                _backend.Attention(qkv, layout, shape.NumHeads, scale, context);
+                _backend.Linear(context, layer.AttentionOutput.Weight, layer.AttentionOutput.Bias, Activation.None, scratch, hidden, tokens);
+                _backend.LayerNorm(scratch, layer.AttentionNorm.Gamma, layer.AttentionNorm.Beta, c.LayerNormEps, hidden, tokens);
+                _backend.Linear(hidden, layer.FfnIntermediate.Weight, layer.FfnIntermediate.Bias, c.Activation, ffn, null, tokens);
+                _backend.Linear(ffn, layer.FfnOutput.Weight, layer.FfnOutput.Bias, Activation.None, scratch, hidden, tokens);
+                _backend.LayerNorm(scratch, layer.FfnNorm.Gamma, layer.FfnNorm.Beta, c.LayerNormEps, hidden, tokens);
+            }
+            else
+            {
+                // Pre-norm: h = R(h) + Attn(LN(h)), R the identity or a projection; h = h + FFN(LN(h))
+                var normed = act.Get("normed-in", tokens, shape.InSize);
+                _backend.LayerNorm(hidden, layer.AttentionNorm.Gamma, layer.AttentionNorm.Beta, c.LayerNormEps, normed, tokens);
+                _backend.Linear(normed, layer.Qkv.Weight, layer.Qkv.Bias, Activation.None, qkv, null, tokens);
+                _backend.Attention(qkv, layout, shape.NumHeads, scale, context);
+                if (layer.AttentionResidual is { } projection)
+                {
+                    // The output has another width: a fresh buffer receives the projected residual, then the attention.
+                    var next = act.Get(hidden == act.Get("hidden", tokens, width) ? "hidden-b" : "hidden", tokens, shape.OutSize);
+                    _backend.Linear(hidden, projection.Weight, projection.Bias, Activation.None, next, null, tokens);
+                    hidden = next;
+                    width = shape.OutSize;
+                }
+                _backend.Linear(context, layer.AttentionOutput.Weight, layer.AttentionOutput.Bias, Activation.None, hidden, hidden, tokens);
+                var normedOut = act.Get("normed-out", tokens, shape.OutSize);
+                _backend.LayerNorm(hidden, layer.FfnNorm.Gamma, layer.FfnNorm.Beta, c.LayerNormEps, normedOut, tokens);
+                _backend.Linear(normedOut, layer.FfnIntermediate.Weight, layer.FfnIntermediate.Bias, c.Activation, ffn, null, tokens);
+                _backend.Linear(ffn, layer.FfnOutput.Weight, layer.FfnOutput.Bias, Activation.None, hidden, hidden, tokens);
+            }
+        }
+        if (w.FinalNorm is { } fn) _backend.LayerNorm(hidden, fn.Gamma, fn.Beta, c.LayerNormEps, hidden, tokens);
+        return hidden;
+    }
+
     private Activations EnsureActivations(int tokens, int sequences)
     {
         if (_act is { } a && a.TokenCapacity >= tokens && a.SequenceCapacity >= sequences) return a;
         _act?.Dispose();
         // Round up so a slowly growing workload does not reallocate on every call.
-        int tokenCap = Math.Min(TokenBudget, Math.Max(tokens, 256));
-        tokenCap = Math.Max(tokenCap, tokens);
-        int seqCap = Math.Max(sequences, Math.Min(tokenCap, 64));
-        _act = new Activations(_backend, Config, tokenCap, seqCap);
+        int tokenCap = Math.Max(tokens, Math.Min(TokenBudget, 256));
+        int seqCap = Math.Max(sequences, 64);
+        _act = new Activations(_backend, tokenCap, seqCap);
         return _act;
     }
 
@@ -207,32 +261,42 @@ public sealed class TransformerEncoder : IDisposable
         }
     }
 
-    /// <summary>Reusable activation buffers for up to <see cref="TokenCapacity"/> tokens.</summary>
+    /// <summary>
+    /// Reusable activation buffers, one per (role, width), with room for <see cref="TokenCapacity"/> tokens or
+    /// <see cref="SequenceCapacity"/> sequences; created on first use and kept until the capacity must grow.
+    /// </summary>
     private sealed class Activations : IDisposable
     {
+        private readonly IComputeBackend _backend;
+        private readonly Dictionary<(string, int), IDeviceTensor> _tensors = new();
+
         public int TokenCapacity { get; }
         public int SequenceCapacity { get; }
-        public IDeviceTensor Hidden, Qkv, Context, Scratch, Ffn, Pooled;
-        public IDeviceTensor[] HeadOutputs;
 
-        public Activations(IComputeBackend b, ModelConfig c, int tokens, int sequences)
+        public Activations(IComputeBackend backend, int tokens, int sequences)
         {
+            _backend = backend;
             TokenCapacity = tokens;
             SequenceCapacity = sequences;
-            Hidden = b.Allocate(tokens, c.HiddenSize);
-            Qkv = b.Allocate(tokens, 3 * c.HiddenSize);
-            Context = b.Allocate(tokens, c.HiddenSize);
-            Scratch = b.Allocate(tokens, c.HiddenSize);
-            Ffn = b.Allocate(tokens, c.IntermediateSize);
-            Pooled = b.Allocate(sequences, c.HiddenSize);
-            HeadOutputs = new IDeviceTensor[c.HeadLayers.Count];
-            for (int j = 0; j < HeadOutputs.Length; j++) HeadOutputs[j] = b.Allocate(sequences, c.HeadLayers[j].OutSize);
+        }
+
+        /// <summary>The buffer for <paramref name="role"/> at <paramref name="width"/> columns; <paramref name="rows"/> only picks token vs sequence capacity.</summary>
+        public IDeviceTensor Get(string role, int rows, int width)
+        {
+            if (!_tensors.TryGetValue((role, width), out var t))
+            {
+                int capacity = role.StartsWith("pooled", StringComparison.Ordinal) || role.StartsWith("head", StringComparison.Ordinal) ? SequenceCapacity : TokenCapacity;
+                if (rows > capacity) throw new InvalidOperationException($"{rows} rows exceed the {role} buffer's capacity {capacity}");
+                t = _backend.Allocate(capacity, width);
+                _tensors[(role, width)] = t;
+            }
+            return t;
         }
 
         public void Dispose()
         {
-            Hidden.Dispose(); Qkv.Dispose(); Context.Dispose(); Scratch.Dispose(); Ffn.Dispose(); Pooled.Dispose();
-            foreach (var h in HeadOutputs) h.Dispose();
+            foreach (var t in _tensors.Values) t.Dispose();
+            _tensors.Clear();
         }
     }
 }

@@ -65,6 +65,28 @@ public sealed record HeadLayerConfig
     public Activation Activation { get; init; } = Activation.None;
 }
 
+/// <summary>
+/// Widths of one Transformer layer when they differ from the uniform <c>hiddenSize</c>/<c>numHeads</c> (USE-lite's
+/// first layer maps 256 → 512). Pre-norm only.
+/// </summary>
+public sealed record LayerShape
+{
+    /// <summary>Width of the layer's input (its attention LayerNorm and QKV input).</summary>
+    public int InSize { get; init; }
+    /// <summary>Width of q, k, v and the attention context (heads × head size).</summary>
+    public int AttentionSize { get; init; }
+    public int NumHeads { get; init; }
+    /// <summary>Width of the layer's output (attention projection, FFN input and output).</summary>
+    public int OutSize { get; init; }
+    /// <summary>
+    /// The attention residual is a dense projection of the layer input (<c>layers.N.attention.residual</c>,
+    /// [out, in]) instead of the identity; required when <see cref="InSize"/> ≠ <see cref="OutSize"/>.
+    /// </summary>
+    public bool ResidualProjection { get; init; }
+
+    public int HeadSize => AttentionSize / NumHeads;
+}
+
 /// <summary>Tokenizer settings carried by a model file.</summary>
 public sealed record TokenizerConfig
 {
@@ -87,8 +109,14 @@ public sealed record ModelConfig
 {
     /// <summary>Free-form family name ("bert", "use-lite"); informational.</summary>
     public string Architecture { get; init; } = "bert";
+    /// <summary>Rows of the word-embedding table (may exceed the tokenizer's vocabulary).</summary>
     public int VocabSize { get; init; }
+    /// <summary>Width of the last layer's output: what pooling and the head read.</summary>
     public int HiddenSize { get; init; }
+    /// <summary>Width of the embeddings (the first layer's input); null means <see cref="HiddenSize"/>.</summary>
+    public int? EmbeddingSize { get; init; }
+    /// <summary>Per-layer widths when layers differ; null means every layer is hiddenSize wide with numHeads heads.</summary>
+    public IReadOnlyList<LayerShape>? LayerShapes { get; init; }
     public int NumLayers { get; init; }
     public int NumHeads { get; init; }
     public int IntermediateSize { get; init; }
@@ -115,14 +143,24 @@ public sealed record ModelConfig
     public bool Normalize { get; init; } = true;
     public TokenizerConfig Tokenizer { get; init; } = new();
 
-    /// <summary>Width of one attention head.</summary>
+    /// <summary>Width of one attention head (uniform models).</summary>
     [JsonIgnore] public int HeadSize => HiddenSize / NumHeads;
+
+    /// <summary>The embedding width actually used.</summary>
+    [JsonIgnore] public int EffectiveEmbeddingSize => EmbeddingSize ?? HiddenSize;
+
+    /// <summary>The widths of layer <paramref name="layer"/>.</summary>
+    public LayerShape Layer(int layer) => LayerShapes?[layer] ?? new LayerShape
+    {
+        InSize = HiddenSize, AttentionSize = HiddenSize, NumHeads = NumHeads, OutSize = HiddenSize,
+    };
+
+    /// <summary>Attention logit scale of layer <paramref name="layer"/>: the configured one, else 1/sqrt(head size).</summary>
+    public float AttentionScaleOf(int layer) => AttentionScale ?? 1f / MathF.Sqrt(Layer(layer).HeadSize);
 
     /// <summary>Width of the vector the encoder returns.</summary>
     [JsonIgnore] public int OutputSize => HeadLayers.Count > 0 ? HeadLayers[^1].OutSize : HiddenSize;
 
-    /// <summary>The attention scale actually used.</summary>
-    [JsonIgnore] public float EffectiveAttentionScale => AttentionScale ?? 1f / MathF.Sqrt(HeadSize);
 
     /// <summary>Checks internal consistency; throws <see cref="InvalidModelException"/> naming the bad field.</summary>
     public void Validate()
@@ -143,6 +181,27 @@ public sealed record ModelConfig
             $"tokenizer.maxLength {Tokenizer.MaxLength} exceeds maxPositions {MaxPositions}");
         for (int i = 0; i < HeadLayers.Count; i++)
             Require(HeadLayers[i].OutSize > 0, $"headLayers[{i}].outSize must be positive");
+        Require(EffectiveEmbeddingSize > 0, "embeddingSize must be positive");
+        if (LayerShapes is null)
+        {
+            Require(EffectiveEmbeddingSize == HiddenSize, $"embeddingSize {EffectiveEmbeddingSize} differs from hiddenSize {HiddenSize}: give layerShapes");
+            return;
+        }
+        Require(LayerShapes.Count == NumLayers, $"layerShapes has {LayerShapes.Count} entries for {NumLayers} layers");
+        int width = EffectiveEmbeddingSize;
+        for (int i = 0; i < LayerShapes.Count; i++)
+        {
+            var l = LayerShapes[i];
+            Require(l.InSize == width, $"layerShapes[{i}].inSize {l.InSize} does not match the previous width {width}");
+            Require(l.AttentionSize > 0 && l.NumHeads > 0 && l.AttentionSize % l.NumHeads == 0,
+                $"layerShapes[{i}]: attentionSize {l.AttentionSize} must be a positive multiple of numHeads {l.NumHeads}");
+            Require(l.OutSize > 0, $"layerShapes[{i}].outSize must be positive");
+            Require(l.InSize == l.OutSize || l.ResidualProjection, $"layerShapes[{i}] changes width {l.InSize} → {l.OutSize} without a residual projection");
+            Require(NormPlacement == NormPlacement.Pre || (l.InSize == l.OutSize && !l.ResidualProjection),
+                $"layerShapes[{i}]: width changes and residual projections need pre-norm layers");
+            width = l.OutSize;
+        }
+        Require(width == HiddenSize, $"the last layer's outSize {width} differs from hiddenSize {HiddenSize}");
     }
 
     private static void Require(bool condition, string message)
