@@ -6,4 +6,6 @@ cd "$(dirname "$0")/.."
 if [ -f tools/package.json ]; then
   (cd tools && npm install --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
 fi
+# USE-lite model files (vocab.json for the SentencePiece tokenizer tests, weights for the TF.js reader tests).
+tools/fetch-use-lite.sh
 dotnet restore RankEngine.sln --nologo -v q
