@@ -70,6 +70,8 @@ public class NfkcTests
         Assert.Equal("\u00C1\u0301", Nfkc.Normalize("A\u0301\u0301"));       // second acute: no composite with Á
         Assert.Equal("\u0B4B", Nfkc.Normalize("\u0B47\u0B3E"));               // two starters compose when adjacent
         Assert.Equal("\u00E1\u05B0", Nfkc.Normalize("a\u05B0\u0301"));       // reordered by class, then composed
+        Assert.Equal("\u1EB9\u0301", Nfkc.Normalize("\u00E9\u0323"));        // é is decomposed so the dot below goes first
+        Assert.Equal("\uAC01", Nfkc.Normalize("\uAC00\u11A8"));               // Hangul LV + T
     }
 
     [Fact]
@@ -79,6 +81,8 @@ public class NfkcTests
         Assert.Same(ascii, Nfkc.Normalize(ascii));
         string cjk = "日本語のテキスト";
         Assert.Same(cjk, Nfkc.Normalize(cjk));
+        string precomposed = "Amélie, Léon, Smörgåsbord, 한국어"; // decomposable but recomposing to themselves
+        Assert.Same(precomposed, Nfkc.Normalize(precomposed));
         Assert.Throws<ArgumentNullException>(() => Nfkc.Normalize(null!));
     }
 

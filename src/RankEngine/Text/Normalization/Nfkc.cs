@@ -17,10 +17,12 @@ internal static partial class Nfkc
 {
     private const int MaxCodePoint = 0x10FFFF;
 
-    // Per code point property byte: bits 0-5 combining class rank, bit 6 "decomposes", bit 7 "may compose with the
-    // preceding character". A zero byte means the code point is NFKC-stable in any context.
+    // Per code point property byte: bits 0-5 combining class rank, bit 6 "NFKC changes it even alone" (compatibility
+    // mappings, singletons, composition exclusions; not e.g. U+00E9, which decomposes but recomposes to itself),
+    // bit 7 "may compose with the preceding character". A zero byte means a starter that is NFKC-stable next to
+    // other zero-byte code points (the NFKC_QC=Yes quick check, restricted to starters).
     private const byte RankMask = 0x3F;
-    private const byte DecomposesFlag = 0x40;
+    private const byte ChangesAloneFlag = 0x40;
     private const byte ComposesBackwardFlag = 0x80;
     private const int BlockShift = 8;
     private const int BlockSize = 1 << BlockShift;
@@ -47,11 +49,7 @@ internal static partial class Nfkc
         var index = DecompositionIndex;
         Decompositions = new Dictionary<int, (int, int)>(index.Length / 2);
         for (int i = 0; i + 2 < index.Length; i += 2)
-        {
             Decompositions.Add(index[i], (index[i + 1], index[i + 3] - index[i + 1]));
-            props[index[i]] |= DecomposesFlag;
-        }
-        for (int cp = SBase; cp < SBase + SCount; cp++) props[cp] |= DecomposesFlag;
 
         var triples = CompositionTriples;
         Compositions = new Dictionary<long, int>(triples.Length / 3);
@@ -62,6 +60,18 @@ internal static partial class Nfkc
         }
         for (int cp = VBase; cp < VBase + VCount; cp++) props[cp] |= ComposesBackwardFlag;
         for (int cp = TBase + 1; cp < TBase + TCount; cp++) props[cp] |= ComposesBackwardFlag;
+
+        // Which decomposable code points does NFKC change on their own? Run the full algorithm on each (the ranks and
+        // compositions above are all it needs).
+        var scratch = new int[32];
+        foreach (var (cp, (start, count)) in Decompositions)
+        {
+            var cps = scratch.AsSpan(0, count);
+            DecompositionData.Slice(start, count).CopyTo(cps);
+            ReorderCanonically(cps, props);
+            int length = Compose(cps, props);
+            if (length != 1 || cps[0] != cp) props[cp] |= ChangesAloneFlag;
+        }
 
         // Two-stage table: identical 256-entry blocks are stored once (most of the code space is all zero).
         int blocks = (MaxCodePoint + 1) >> BlockShift;
@@ -118,6 +128,8 @@ internal static partial class Nfkc
 
     private static int Rank(int cp) => Props(cp) & RankMask;
 
+    private static int Rank(int cp, byte[]? props) => (props is null ? Props(cp) : props[cp]) & RankMask;
+
     private static long PairKey(int first, int second) => ((long)first << 21) | (uint)second;
 
     private static string NormalizeSlow(string text)
@@ -127,8 +139,8 @@ internal static partial class Nfkc
         try
         {
             int length = Decompose(text, ref buffer);
-            ReorderCanonically(buffer.AsSpan(0, length));
-            length = Compose(buffer.AsSpan(0, length));
+            ReorderCanonically(buffer.AsSpan(0, length), null);
+            length = Compose(buffer.AsSpan(0, length), null);
             return ToString(buffer.AsSpan(0, length));
         }
         finally
@@ -146,23 +158,22 @@ internal static partial class Nfkc
             if (char.IsHighSurrogate((char)cp) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
                 cp = char.ConvertToUtf32((char)cp, text[++i]);
             EnsureCapacity(ref buffer, length, 18);
-            if ((Props(cp) & DecomposesFlag) == 0)
-            {
-                buffer[length++] = cp;
-            }
-            else if (cp >= SBase && cp < SBase + SCount)
+            if (cp >= SBase && cp < SBase + SCount)
             {
                 int s = cp - SBase;
                 buffer[length++] = LBase + s / NCount;
                 buffer[length++] = VBase + s % NCount / TCount;
                 if (s % TCount != 0) buffer[length++] = TBase + s % TCount;
             }
+            else if (Decompositions.TryGetValue(cp, out var mapping))
+            {
+                EnsureCapacity(ref buffer, length, mapping.Length);
+                DecompositionData.Slice(mapping.Start, mapping.Length).CopyTo(buffer.AsSpan(length));
+                length += mapping.Length;
+            }
             else
             {
-                var (start, count) = Decompositions[cp];
-                EnsureCapacity(ref buffer, length, count);
-                DecompositionData.Slice(start, count).CopyTo(buffer.AsSpan(length));
-                length += count;
+                buffer[length++] = cp;
             }
         }
         return length;
@@ -178,15 +189,16 @@ internal static partial class Nfkc
     }
 
     /// <summary>Stable sort of every run of non-starters by combining class (insertion sort: runs are short).</summary>
-    private static void ReorderCanonically(Span<int> cps)
+    /// <remarks><paramref name="props"/>: the table under construction during static initialisation, else null.</remarks>
+    private static void ReorderCanonically(Span<int> cps, byte[]? props)
     {
         for (int i = 1; i < cps.Length; i++)
         {
-            int rank = Rank(cps[i]);
+            int rank = Rank(cps[i], props);
             if (rank == 0) continue;
             int cp = cps[i];
             int j = i;
-            while (j > 0 && Rank(cps[j - 1]) > rank)
+            while (j > 0 && Rank(cps[j - 1], props) > rank)
             {
                 cps[j] = cps[j - 1];
                 j--;
@@ -196,16 +208,16 @@ internal static partial class Nfkc
     }
 
     /// <summary>Canonical composition in place; returns the new length.</summary>
-    private static int Compose(Span<int> cps)
+    private static int Compose(Span<int> cps, byte[]? props)
     {
         int written = 0, starter = -1, lastRank = 0;
         for (int i = 0; i < cps.Length; i++)
         {
             int cp = cps[i];
-            int rank = Rank(cp);
+            int rank = Rank(cp, props);
             // Not blocked: directly after the starter, or every character between has a lower, non-zero class.
             if (starter >= 0 && (written - 1 == starter || (lastRank != 0 && lastRank < rank))
-                && TryComposePair(cps[starter], cp, out int composite))
+                && TryComposePair(cps[starter], cp, props, out int composite))
             {
                 cps[starter] = composite;
                 continue;
@@ -224,7 +236,7 @@ internal static partial class Nfkc
         return written;
     }
 
-    private static bool TryComposePair(int first, int second, out int composite)
+    private static bool TryComposePair(int first, int second, byte[]? props, out int composite)
     {
         if (first >= LBase && first < LBase + LCount && second >= VBase && second < VBase + VCount)
         {
@@ -236,7 +248,7 @@ internal static partial class Nfkc
             composite = first + (second - TBase);
             return true;
         }
-        if ((Props(second) & ComposesBackwardFlag) == 0)
+        if (((props is null ? Props(second) : props[second]) & ComposesBackwardFlag) == 0)
         {
             composite = 0;
             return false;
