@@ -10,4 +10,6 @@ fi
 node tools/fetch-bert-vocab.mjs
 # The committed WordPiece parity fixture must be exactly what Hugging Face's JS tokenizer gives today.
 node tools/make-wordpiece-fixture.mjs --check
+# USE-lite model files (vocab.json for the SentencePiece tokenizer tests, weights for the TF.js reader tests).
+tools/fetch-use-lite.sh
 dotnet restore RankEngine.sln --nologo -v q
