@@ -12,10 +12,11 @@ internal static class ConvertCommand
     {
         var from = new Option<string>("--from")
         {
-            Description = "Source format: 'safetensors' (a Hugging Face BERT directory with config.json, vocab.txt, *.safetensors).",
+            Description = "Source format: 'safetensors' (a Hugging Face BERT directory with config.json, vocab.txt, *.safetensors) " +
+                "or 'tfjs' (USE-lite's TF.js graph model: model.json, shards, vocab.json; see tools/fetch-use-lite.sh).",
             Required = true,
         };
-        from.AcceptOnlyFromAmong("safetensors");
+        from.AcceptOnlyFromAmong("safetensors", "tfjs");
         var source = new Argument<DirectoryInfo>("source") { Description = "Directory holding the source model." };
         var output = new Option<FileInfo>("--out", "-o") { Description = "Weight file to write (.rem).", Required = true };
         var dtype = new Option<string>("--dtype")
@@ -26,7 +27,7 @@ internal static class ConvertCommand
         dtype.AcceptOnlyFromAmong("f32", "f16", "i8");
         var pooling = new Option<string?>("--pooling")
         {
-            Description = "Pooling: cls or mean. Default: sentence-transformers' 1_Pooling/config.json if present, else cls.",
+            Description = "Pooling (safetensors only): cls or mean. Default: sentence-transformers' 1_Pooling/config.json if present, else cls.",
         };
         pooling.AcceptOnlyFromAmong("cls", "mean");
         var noNormalize = new Option<bool>("--no-normalize") { Description = "Do not L2-normalise output vectors." };
@@ -51,7 +52,9 @@ internal static class ConvertCommand
             return CliErrors.Run(() =>
             {
                 var sw = Stopwatch.StartNew();
-                var writer = BertSafetensorsConverter.Convert(dir.FullName, options, msg => Console.Error.WriteLine($"  converting {msg}"));
+                var writer = parse.GetValue(from) == "tfjs"
+                    ? UseLiteConverter.Convert(dir.FullName, storage)
+                    : BertSafetensorsConverter.Convert(dir.FullName, options, msg => Console.Error.WriteLine($"  converting {msg}"));
                 writer.Write(outFile.FullName);
                 using var check = WeightFile.Open(outFile.FullName); // re-open: proves the file validates
                 Console.Error.WriteLine($"wrote {outFile.FullName} ({new FileInfo(outFile.FullName).Length / 1e6:F1} MB, " +

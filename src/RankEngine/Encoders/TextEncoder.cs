@@ -103,6 +103,7 @@ public static class TokenizerFactory
             {
                 TokenizerKind.WordPiece => WordPieceTokenizer.FromStream(new MemoryStream(bytes),
                     new WordPieceTokenizerOptions { LowerCase = tc.Lowercase, MaxInputLength = tc.MaxLength }),
+                TokenizerKind.SentencePiece => SentencePieceTokenizer.FromVocabularyJson(new MemoryStream(bytes), sourceName: file.Path),
                 _ => throw new InvalidModelException($"model file '{file.Path}': tokenizer kind {tc.Kind} is not supported by this build"),
             };
         }
@@ -110,8 +111,9 @@ public static class TokenizerFactory
         {
             throw new InvalidModelException($"model file '{file.Path}': tokenizer vocabulary: {e.Message}", e);
         }
-        if (tokenizer.VocabSize != file.Config.VocabSize)
-            throw new InvalidModelException($"model file '{file.Path}': the vocabulary has {tokenizer.VocabSize} entries but the model expects {file.Config.VocabSize}");
+        // The embedding table may have rows the tokenizer never produces (USE-lite: 8,000 pieces, 8,002 rows).
+        if (tokenizer.VocabSize > file.Config.VocabSize)
+            throw new InvalidModelException($"model file '{file.Path}': the vocabulary has {tokenizer.VocabSize} entries but the embedding table only {file.Config.VocabSize} rows");
         return tokenizer;
     }
 }

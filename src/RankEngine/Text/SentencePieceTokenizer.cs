@@ -23,7 +23,7 @@ namespace RankEngine.Text;
 /// <para>Instances are immutable and thread-safe. <see cref="Encode(string)"/> allocates only its result (plus the
 /// normalised string when NFKC changes the text); working buffers come from <see cref="ArrayPool{T}"/>.</para>
 /// </remarks>
-public sealed class SentencePieceTokenizer
+public sealed class SentencePieceTokenizer : ITextTokenizer
 {
     /// <summary>Word-boundary marker (LOWER ONE EIGHTH BLOCK) that replaces spaces and starts every non-empty text.</summary>
     public const char WordBoundary = '\u2581';
@@ -93,6 +93,60 @@ public sealed class SentencePieceTokenizer
 
     /// <summary>Number of ids (vocabulary size); every id produced is below it.</summary>
     public int VocabularySize => _pieces.Length;
+
+    /// <inheritdoc />
+    public int VocabSize => _pieces.Length;
+
+    /// <summary>Longest sequence handed to the model; USE-lite reads at most 128 tokens and drops the rest.</summary>
+    public int MaxInputLength { get; init; } = 128;
+
+    /// <inheritdoc />
+    public int PadId => UnknownId;
+
+    /// <inheritdoc />
+    int ITextTokenizer.UnknownId => UnknownId;
+
+    /// <summary>No start token: USE-lite adds none.</summary>
+    public int SequenceStartId => -1;
+
+    /// <summary>No end token: USE-lite adds none.</summary>
+    public int SequenceEndId => -1;
+
+    /// <summary>The ids of <paramref name="text"/>, cut to the first <paramref name="maxLength"/> (as the reference drops tokens past its limit).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> is not in 1..<see cref="MaxInputLength"/>.</exception>
+    public int[] Encode(string text, int maxLength, out bool truncated)
+    {
+        CheckMaxLength(maxLength);
+        var ids = Encode(text);
+        truncated = ids.Length > maxLength;
+        return truncated ? ids[..maxLength] : ids;
+    }
+
+    /// <inheritdoc />
+    public TokenizedBatch EncodeBatch(IReadOnlyList<string> texts, int maxLength)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        if (texts.Count == 0) throw new ArgumentException("The batch is empty: give at least one text.", nameof(texts));
+        CheckMaxLength(maxLength);
+        var all = EncodeBatch(texts);
+        var offsets = new int[all.Length + 1];
+        var original = new int[all.Length];
+        for (int i = 0; i < all.Length; i++)
+        {
+            original[i] = all[i].Length;
+            offsets[i + 1] = offsets[i] + Math.Min(all[i].Length, maxLength);
+        }
+        var packed = new int[offsets[^1]];
+        for (int i = 0; i < all.Length; i++)
+            all[i].AsSpan(0, offsets[i + 1] - offsets[i]).CopyTo(packed.AsSpan(offsets[i]));
+        return new TokenizedBatch(packed, offsets, original, PadId);
+    }
+
+    private void CheckMaxLength(int maxLength)
+    {
+        if (maxLength < 1 || maxLength > MaxInputLength)
+            throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, $"maxLength must be between 1 and {MaxInputLength}.");
+    }
 
     /// <summary>Text of piece <paramref name="id"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="id"/> is not a vocabulary id.</exception>
