@@ -5,7 +5,8 @@ namespace RankEngine.Bench;
 
 /// <summary>
 /// Benchmarks. Side-by-side comparisons (interleaved rounds, one process; the figures for bench/RESULTS.md):
-///   dotnet run -c Release --project bench/RankEngine.Bench -- encoder [rounds]
+///   dotnet run -c Release --project bench/RankEngine.Bench -- encoder [rounds]    MiniLM-sized BERT vs ONNX Runtime
+///   dotnet run -c Release --project bench/RankEngine.Bench -- use-lite [rounds]   USE-lite vs the JS reference
 /// BenchmarkDotNet suites (per-op detail, allocations):
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- --filter '*Encoder*'
 /// </summary>
@@ -13,10 +14,15 @@ public static class Program
 {
     public static int Main(string[] args)
     {
-        if (args.Length > 0 && args[0] == "encoder")
+        int rounds(int fallback) => args.Length > 1 ? int.Parse(args[1]) : fallback;
+        switch (args.FirstOrDefault())
         {
-            EncoderSideBySide.Run(args.Length > 1 ? int.Parse(args[1]) : 15);
-            return 0;
+            case "encoder":
+                EncoderSideBySide.Run(rounds(15));
+                return 0;
+            case "use-lite":
+                UseLiteSideBySide.Run(rounds(5));
+                return 0;
         }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
