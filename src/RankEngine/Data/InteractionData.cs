@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using RankEngine.Ranking;
+using RankEngine.Store;
 
 namespace RankEngine.Data;
 
@@ -15,10 +16,10 @@ public sealed record CatalogItem(string Id, string Text, ItemFields Fields);
 /// <param name="Weight">Multiplier on the kind's weight (<see cref="UserEvent.Weight"/>); 1 unless the file says.</param>
 /// <param name="Rating">The explicit rating when the file has one, else null.</param>
 /// <param name="Timestamp">Unix seconds (0 when the file has no timestamp column).</param>
-public readonly record struct InteractionEvent(string UserId, string ItemId, EventKind Kind, float Weight, float? Rating, long Timestamp)
+public readonly record struct InteractionEvent(string UserId, string ItemId, UserEventKind Kind, float Weight, float? Rating, long Timestamp)
 {
-    /// <summary>The event as the ranking core's <see cref="UserEvent"/>.</summary>
-    public UserEvent ToUserEvent() => new(ItemId, Kind, Weight, Timestamp);
+    /// <summary>The event as the store keeps it (timestamps in milliseconds).</summary>
+    public UserEvent ToUserEvent() => new(ItemId, Kind, Weight, Timestamp * 1000);
 }
 
 /// <summary>
@@ -33,8 +34,8 @@ public sealed record RatingMapping
 
     public static RatingMapping Default { get; } = new();
 
-    public EventKind KindOf(float rating) =>
-        rating >= LikeAtLeast ? EventKind.Like : rating <= DislikeAtMost ? EventKind.Dislike : EventKind.View;
+    public UserEventKind KindOf(float rating) =>
+        rating >= LikeAtLeast ? UserEventKind.Like : rating <= DislikeAtMost ? UserEventKind.Dislike : UserEventKind.View;
 
     /// <summary>True for ratings that count as relevant (a like).</summary>
     public bool IsPositive(float rating) => rating >= LikeAtLeast;
@@ -338,7 +339,7 @@ public sealed class InteractionData
             if (!TryNumber(ratingText, out double r)) throw new DataFormatException(source, line, $"rating '{ratingText}' is not a number");
             rating = (float)r;
         }
-        EventKind kind;
+        UserEventKind kind;
         if (kindText is not null)
         {
             if (!EventWeights.TryParseKind(kindText, out kind) || int.TryParse(kindText, out _))

@@ -2,6 +2,7 @@ using RankEngine.Data;
 using RankEngine.Ranking;
 using RankEngine.Tests.Support;
 using Xunit;
+using RankEngine.Store;
 
 namespace RankEngine.Tests.Data;
 
@@ -48,8 +49,8 @@ public sealed class InteractionDataTests
         Assert.Equal(2009, data.Items[0].Fields.Numbers["year"]);
         Assert.Equal(new[] { "Animation", "Drama" }, data.Items[0].Fields.Tags["genres"]);
         Assert.Equal("Cars", data.Items[1].Text);
-        Assert.Equal(new InteractionEvent("1", "7", EventKind.Purchase, 2f, null, 1700000000), data.Events[0]);
-        Assert.Equal(new InteractionEvent("u2", "x1", EventKind.Dislike, 1f, 1.5f, 1704153600), data.Events[1]); // ≤ 2 stars: dislike
+        Assert.Equal(new InteractionEvent("1", "7", UserEventKind.Purchase, 2f, null, 1700000000), data.Events[0]);
+        Assert.Equal(new InteractionEvent("u2", "x1", UserEventKind.Dislike, 1f, 1.5f, 1704153600), data.Events[1]); // ≤ 2 stars: dislike
     }
 
     [Fact]
@@ -63,11 +64,11 @@ public sealed class InteractionDataTests
             "u2,a,skip,5,102\n" +
             "u2,b,,2.0,103\n");
         var events = InteractionData.ReadEvents(tmp.File("events.csv"));
-        Assert.Equal(new[] { EventKind.Like, EventKind.View, EventKind.Skip, EventKind.Dislike }, events.Select(e => e.Kind));
+        Assert.Equal(new[] { UserEventKind.Like, UserEventKind.View, UserEventKind.Skip, UserEventKind.Dislike }, events.Select(e => e.Kind));
         Assert.Equal(new float?[] { 4.5f, 3f, 5f, 2f }, events.Select(e => e.Rating));
         Assert.Equal(new long[] { 100, 101, 102, 103 }, events.Select(e => e.Timestamp));
         var strict = new RatingMapping { LikeAtLeast = 5f, DislikeAtMost = 1f };
-        Assert.Equal(new[] { EventKind.View, EventKind.View, EventKind.Skip, EventKind.View },
+        Assert.Equal(new[] { UserEventKind.View, UserEventKind.View, UserEventKind.Skip, UserEventKind.View },
             InteractionData.ReadEvents(tmp.File("events.csv"), strict).Select(e => e.Kind));
     }
 
@@ -126,9 +127,9 @@ public sealed class InteractionDataTests
         Assert.Equal(1995, president.Fields.Numbers["year"]);
         Assert.Equal(new[] { "Comedy", "Drama", "Romance" }, president.Fields.Tags["genres"]);
         // Ratings 4.0, 2.5, 5.0, 0.5, 3.0, 4.5 → like, view, like, dislike, view, like.
-        Assert.Equal(new[] { EventKind.Like, EventKind.View, EventKind.Like, EventKind.Dislike, EventKind.View, EventKind.Like },
+        Assert.Equal(new[] { UserEventKind.Like, UserEventKind.View, UserEventKind.Like, UserEventKind.Dislike, UserEventKind.View, UserEventKind.Like },
             data.Events.Select(e => e.Kind));
-        Assert.Equal(new InteractionEvent("2", "7789", EventKind.View, 1f, 3f, 1445715000), data.Events[4]);
+        Assert.Equal(new InteractionEvent("2", "7789", UserEventKind.View, 1f, 3f, 1445715000), data.Events[4]);
         Assert.Throws<ArgumentException>(() => InteractionData.Load(Fixtures.Dir(Path.Combine("Data", "MovieLensMini")), "events.csv"));
     }
 
