@@ -14,6 +14,7 @@ public static class Program
         root.Subcommands.Add(ConvertCommand.Create());
         root.Subcommands.Add(ModelInfoCommand.Create());
         root.Subcommands.Add(EncodeCommand.Create());
+        root.Subcommands.Add(IngestCommand.Create());
         root.Subcommands.Add(RankCommand.Create());
         root.Subcommands.Add(EventCommand.Create());
         return root.Parse(args).Invoke();

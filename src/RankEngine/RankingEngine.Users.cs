@@ -54,6 +54,12 @@ public sealed partial class RankingEngine
         }
     }
 
+    /// <summary>Deletes a user and its history; false if it did not exist. Durable on return.</summary>
+    public bool DeleteUser(string userId)
+    {
+        lock (UserLock(userId)) return _store.DeleteUser(userId);
+    }
+
     /// <summary>Reads a user (profile vectors, recent events, bucket).</summary>
     public bool TryGetUser(string userId, out UserRecord? user) => _store.TryGetUser(userId, out user);
 

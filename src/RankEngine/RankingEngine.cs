@@ -68,6 +68,8 @@ public sealed partial class RankingEngine : IDisposable
     /// <summary>The encoder's backend, or null without a model.</summary>
     public IComputeBackend? Backend => _backend;
     public int ItemCount => _store.ItemCount;
+    /// <summary>How event kinds weigh in user profiles.</summary>
+    public EventWeights EventWeights => _options.EventWeights;
     /// <summary>The underlying store (for checkpoints and diagnostics).</summary>
     public RankStore Store => _store;
 
