@@ -14,6 +14,7 @@ public static class Program
         root.Subcommands.Add(ConvertCommand.Create());
         root.Subcommands.Add(ModelInfoCommand.Create());
         root.Subcommands.Add(EncodeCommand.Create());
+        root.Subcommands.Add(EvalCommand.Create());
         return root.Parse(args).Invoke();
     }
 }
