@@ -185,6 +185,7 @@ public static class OfflineEvaluator
             Baseline(EvaluationMethods.Content, runner.RankAll(valPhase, new RankingParameters { ContentWeight = 1, CollabWeight = 0 }, step));
         }
         var als = options.Als;
+        AlsOptions? fitted = null; // the ALS options whose factors the catalog holds now
         if (options.AlsGrid.Count > 0)
         {
             double best = double.NegativeInfinity;
@@ -192,14 +193,17 @@ public static class OfflineEvaluator
             foreach (var (reg, alpha) in options.AlsGrid)
             {
                 var candidate = options.Als with { Regularization = reg, Alpha = alpha };
-                runner.FitCollab(valPhase, candidate, step);
+                runner.FitCollab(valPhase, fitted = candidate, step);
                 var (ndcg, ild) = runner.NdcgAndDiversity(valPhase, runner.RankAll(valPhase, collabOnly, step));
                 tuning.Add(new TuningStep("ALS", string.Create(CultureInfo.InvariantCulture, $"λ {reg:0.###}, α {alpha:0.###}"), ndcg, ild));
                 if (ndcg > best) { best = ndcg; als = candidate; }
             }
         }
-        using (var step = progress.Begin("validation: ALS", options.Als.Iterations))
+        if (fitted != als)
+        {
+            using var step = progress.Begin("validation: ALS", options.Als.Iterations);
             runner.FitCollab(valPhase, als, step);
+        }
 
         float bestWeight = options.ContentWeightGrid[0];
         double bestNdcg = double.NegativeInfinity, hybridIld = 0;
