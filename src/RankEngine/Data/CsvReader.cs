@@ -2,8 +2,8 @@ using System.Text;
 
 namespace RankEngine.Data;
 
-/// <summary>Bad input in a data file: the message names the file and the line.</summary>
-public sealed class DataFormatException : Exception
+/// <summary>Bad input in a data file: the message names the file and the line. An <see cref="IOException"/>, as a failed read.</summary>
+public sealed class DataFormatException : IOException
 {
     /// <summary>The file (or source name) the problem is in.</summary>
     public string FileName { get; }

@@ -81,6 +81,7 @@ public sealed class InteractionData
     public static InteractionData Load(string path, string? eventsPath = null, RatingMapping? mapping = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path) && !Directory.Exists(path)) throw new FileNotFoundException($"data '{path}' does not exist");
         if (MovieLensDataset.LooksLikeMovieLens(path))
         {
             if (eventsPath is not null) throw new ArgumentException($"'{path}' is a MovieLens dataset, which brings its own ratings: give no separate events file");

@@ -9,10 +9,13 @@ public sealed record AlsOptions
     public int Factors { get; init; } = 48;
     /// <summary>Full sweeps (items, then users).</summary>
     public int Iterations { get; init; } = 12;
-    /// <summary>λ: L2 penalty on every factor; must be &gt; 0 (it also keeps each d×d system positive definite).</summary>
-    public double Regularization { get; init; } = 0.1;
+    /// <summary>
+    /// λ: L2 penalty on every factor; must be &gt; 0 (it also keeps each d×d system positive definite). The default
+    /// (with α = 5, d = 48) was the best of a small grid on the MovieLens validation split with strength 1 per positive.
+    /// </summary>
+    public double Regularization { get; init; } = 20;
     /// <summary>α: confidence slope, c = 1 + α·r.</summary>
-    public double Alpha { get; init; } = 10;
+    public double Alpha { get; init; } = 5;
     /// <summary>Seed of the initial factors; the result depends only on it and the data (not on thread count).</summary>
     public int Seed { get; init; } = 42;
     /// <summary>Worker threads; 0 = all processors.</summary>
