@@ -21,8 +21,9 @@ public sealed record IngestSummary(int ItemsAdded, int ItemsSkipped, int CollabV
 /// </summary>
 public static class Ingestion
 {
+    /// <param name="als">ALS settings; the factor count always follows the engine's collab dimension.</param>
     public static IngestSummary Run(RankingEngine engine, InteractionData data, EventWeights? weights = null, bool force = false,
-        Action<IngestProgress>? progress = null)
+        Action<IngestProgress>? progress = null, AlsOptions? als = null)
     {
         weights ??= engine.EventWeights;
         // Popularity from positive events.
@@ -62,7 +63,7 @@ public static class Ingestion
             if (interactions.Count > 0)
             {
                 var matrix = InteractionMatrix.Build(userIndex.Count, itemIds.Count, interactions.ToArray());
-                var options = new AlsOptions { Factors = engine.CollabDimension };
+                var options = (als ?? AlsOptions.Default) with { Factors = engine.CollabDimension };
                 progress?.Invoke(new("collab", 0, options.Iterations));
                 var model = ImplicitAls.Train(matrix, options, (iteration, _) => progress?.Invoke(new("collab", iteration, options.Iterations)));
                 var vectors = new Dictionary<string, float[]>(itemIds.Count, StringComparer.Ordinal);
@@ -72,8 +73,10 @@ public static class Ingestion
                     model.ItemFactor(i, v);
                     // Unit length: the collab part becomes a cosine, on the same scale as the content part, so
                     // the default 1:1 weights mean something; popularity is a separate boost.
+                    // A factor shrunk to (near) zero by the regularisation carries no direction: no collab vector.
                     float norm = System.Numerics.Tensors.TensorPrimitives.Norm(v);
-                    if (norm > 0) System.Numerics.Tensors.TensorPrimitives.Multiply(v, 1f / norm, v);
+                    if (!(norm > 1e-12f)) continue;
+                    System.Numerics.Tensors.TensorPrimitives.Multiply(v, 1f / norm, v);
                     vectors[itemIds[i]] = v;
                 }
                 collab = engine.SetCollabVectors(vectors);
