@@ -11,7 +11,7 @@ internal static class CliErrors
         {
             return action();
         }
-        catch (Exception e) when (e is InvalidModelException or ArgumentException or IOException or UnauthorizedAccessException or InvalidOperationException)
+        catch (Exception e) when (e is InvalidModelException or ArgumentException or IOException or UnauthorizedAccessException or InvalidOperationException or NotSupportedException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 1;
