@@ -12,26 +12,23 @@ public enum KernelActivation
     Tanh = 3,
 }
 
-/// <summary>How a kernel reads (and writes) one stored element as float32: the struct-generic way to share one
-/// kernel body between fp32 and fp16 storage (see ILGPU's Samples/GenericKernel).</summary>
+/// <summary>How a kernel reads one stored element as float32: the struct-generic way to share one kernel body
+/// between fp32 and fp16 storage (see ILGPU's Samples/GenericKernel).</summary>
 public interface IElement<T> where T : unmanaged
 {
     float ToFloat(T value);
-    T FromFloat(float value);
 }
 
 /// <summary>float32 storage.</summary>
 public readonly struct F32 : IElement<float>
 {
     public float ToFloat(float value) => value;
-    public float FromFloat(float value) => value;
 }
 
 /// <summary>IEEE binary16 storage (<see cref="ILGPU.Half"/>), computed in float32.</summary>
 public readonly struct F16 : IElement<Half>
 {
     public float ToFloat(Half value) => (float)value;
-    public Half FromFloat(float value) => (Half)value;
 }
 
 /// <summary>

@@ -26,13 +26,13 @@ public readonly struct CatalogView
 /// </summary>
 public static class DotScore
 {
-    /// <summary>Writes <c>values[i]</c> (float32) into catalog row <c>rows[i]</c>, converting to the storage type.</summary>
-    public static void ScatterKernel<T, TElem>(Index2D index, ArrayView<int> rows, ArrayView<float> values, ArrayView<T> catalog, int dimension)
+    /// <summary>Writes <c>values[i]</c> into catalog row <c>rows[i]</c>. Values arrive already in the storage type
+    /// (fp16 is rounded on the host with IEEE round-to-nearest-even, so every device stores identical bits).</summary>
+    public static void ScatterKernel<T>(Index2D index, ArrayView<int> rows, ArrayView<T> values, ArrayView<T> catalog, int dimension)
         where T : unmanaged
-        where TElem : struct, IElement<T>
     {
         int column = index.X, i = index.Y;
-        catalog[(long)rows[i] * dimension + column] = default(TElem).FromFloat(values[(long)i * dimension + column]);
+        catalog[(long)rows[i] * dimension + column] = values[(long)i * dimension + column];
     }
 }
 
@@ -41,15 +41,15 @@ public sealed class DotScoreLauncher
 {
     private readonly KernelSet _set;
     private readonly Lazy<Action<AcceleratorStream, Index2D, ArrayView<int>, ArrayView<float>, ArrayView<float>, int>> _scatterF32;
-    private readonly Lazy<Action<AcceleratorStream, Index2D, ArrayView<int>, ArrayView<float>, ArrayView<Half>, int>> _scatterF16;
+    private readonly Lazy<Action<AcceleratorStream, Index2D, ArrayView<int>, ArrayView<Half>, ArrayView<Half>, int>> _scatterF16;
 
     public DotScoreLauncher(KernelSet set)
     {
         _set = set;
         _scatterF32 = new(() => set.Accelerator.LoadAutoGroupedKernel<Index2D, ArrayView<int>, ArrayView<float>, ArrayView<float>, int>(
-            DotScore.ScatterKernel<float, F32>));
-        _scatterF16 = new(() => set.Accelerator.LoadAutoGroupedKernel<Index2D, ArrayView<int>, ArrayView<float>, ArrayView<Half>, int>(
-            DotScore.ScatterKernel<Half, F16>));
+            DotScore.ScatterKernel<float>));
+        _scatterF16 = new(() => set.Accelerator.LoadAutoGroupedKernel<Index2D, ArrayView<int>, ArrayView<Half>, ArrayView<Half>, int>(
+            DotScore.ScatterKernel<Half>));
     }
 
     /// <summary>Queues <c>scores[q × rows] = queries[q × dim] · catalog[rowStart .. rowStart+rows]ᵀ</c>.</summary>
@@ -67,14 +67,25 @@ public sealed class DotScoreLauncher
             _set.Gemm.Run(stream, queries, catalog.F32.SubView(offset, length), none, none, scores, queryCount, rows, dim, KernelActivation.None);
     }
 
-    /// <summary>Queues the write of <paramref name="count"/> rows (indices on the device, validated by the caller) into the catalog.</summary>
+    /// <summary>Queues the write of <paramref name="count"/> fp32 rows (indices on the device, validated by the caller).</summary>
     public void Scatter(AcceleratorStream stream, ArrayView<int> rows, ArrayView<float> values, int count, CatalogView catalog)
     {
-        int dim = catalog.Dimension;
-        if (count <= 0) return;
-        if (rows.Length < count || values.Length < (long)count * dim) throw new ArgumentException($"scatter of {count} rows needs {count} indices and {count}×{dim} values");
-        var extent = new Index2D(dim, count);
-        if (catalog.IsHalf) _scatterF16.Value(stream, extent, rows, values, catalog.F16, dim);
-        else _scatterF32.Value(stream, extent, rows, values, catalog.F32, dim);
+        if (catalog.IsHalf) throw new ArgumentException("an fp16 catalog takes fp16 values");
+        if (CheckScatter(rows, values.Length, count, catalog)) _scatterF32.Value(stream, new Index2D(catalog.Dimension, count), rows, values, catalog.F32, catalog.Dimension);
+    }
+
+    /// <summary>Queues the write of <paramref name="count"/> fp16 rows (indices on the device, validated by the caller).</summary>
+    public void Scatter(AcceleratorStream stream, ArrayView<int> rows, ArrayView<Half> values, int count, CatalogView catalog)
+    {
+        if (!catalog.IsHalf) throw new ArgumentException("an fp32 catalog takes fp32 values");
+        if (CheckScatter(rows, values.Length, count, catalog)) _scatterF16.Value(stream, new Index2D(catalog.Dimension, count), rows, values, catalog.F16, catalog.Dimension);
+    }
+
+    private static bool CheckScatter(ArrayView<int> rows, long values, int count, CatalogView catalog)
+    {
+        if (count <= 0) return false;
+        if (rows.Length < count || values < (long)count * catalog.Dimension)
+            throw new ArgumentException($"scatter of {count} rows needs {count} indices and {count}×{catalog.Dimension} values");
+        return true;
     }
 }

@@ -20,6 +20,7 @@ internal sealed class IlgpuCatalog : ICatalogMatrix
     private MemoryBuffer1D<ILGPU.Half, Stride1D.Dense>? _f16;
     private MemoryBuffer1D<int, Stride1D.Dense>? _rowStage;
     private MemoryBuffer1D<float, Stride1D.Dense>? _valueStage;
+    private MemoryBuffer1D<ILGPU.Half, Stride1D.Dense>? _halfStage;
 
     public IlgpuBackend Owner { get; }
     public int Count { get; private set; }
@@ -84,8 +85,19 @@ internal sealed class IlgpuCatalog : ICatalogMatrix
             values = keptValues;
         }
         var rowView = Owner.Stage(ref _rowStage, rows);
-        var valueView = Owner.Stage(ref _valueStage, values);
-        Owner.Kernels.DotScore.Scatter(Owner.Stream, rowView, valueView, rows.Length, View);
+        if (_f16 is not null)
+        {
+            // Round on the host (IEEE round-to-nearest-even, as Upload does) so every device stores the same bits.
+            var half = new Half[values.Length];
+            TensorPrimitives.ConvertToHalf(values, half);
+            var halfView = Owner.Stage(ref _halfStage, MemoryMarshal.Cast<Half, ILGPU.Half>(half));
+            Owner.Kernels.DotScore.Scatter(Owner.Stream, rowView, halfView, rows.Length, View);
+        }
+        else
+        {
+            var valueView = Owner.Stage(ref _valueStage, values);
+            Owner.Kernels.DotScore.Scatter(Owner.Stream, rowView, valueView, rows.Length, View);
+        }
         Owner.Stream.Synchronize();
         Count = newCount;
     }
@@ -120,6 +132,7 @@ internal sealed class IlgpuCatalog : ICatalogMatrix
         _f16?.Dispose();
         _rowStage?.Dispose();
         _valueStage?.Dispose();
+        _halfStage?.Dispose();
         _f32 = null;
         _f16 = null;
     }
