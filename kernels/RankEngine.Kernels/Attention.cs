@@ -18,17 +18,16 @@ public struct AttentionArgs
 /// Masked softmax attention over packed sequences (no padding): one group per (token, head). The group finds the
 /// token's sequence by binary search over the row starts, scores the query against that sequence's keys only (the
 /// mask is the sequence boundary), keeps the scores in dynamic shared memory (one float per key), normalises with a
-/// group max and sum, then each thread produces head dimensions of <c>Σ p_j · v_j</c>.
+/// group max and sum, then each thread produces head dimensions of <c>Σ p_j · v_j</c>. Groups are 1-D, a power of
+/// two up to 128 threads (64 on GPUs).
 /// </summary>
 public static class Attention
 {
-    public const int GroupSize = 64;
-
     public static void Kernel(ArrayView<float> qkv, ArrayView<int> starts, ArrayView<float> context, AttentionArgs a)
     {
         var scores = SharedMemory.GetDynamic<float>();
-        var scratch = SharedMemory.Allocate<float>(GroupSize);
-        int token = Grid.IdxX, head = Grid.IdxY, t = Group.IdxX;
+        var scratch = SharedMemory.Allocate<float>(DeviceMath.MaxGroupSize);
+        int token = Grid.IdxX, head = Grid.IdxY, t = Group.IdxX, groupSize = Group.DimX;
 
         int lo = 0, hi = a.Sequences - 1;
         while (lo < hi)
@@ -42,7 +41,7 @@ public static class Attention
         long q = (long)token * stride + headOffset;
 
         float localMax = float.NegativeInfinity;
-        for (int j = t; j < length; j += GroupSize)
+        for (int j = t; j < length; j += groupSize)
         {
             long k = (long)(start + j) * stride + a.Hidden + headOffset;
             float dot = 0;
@@ -51,18 +50,18 @@ public static class Attention
             scores[j] = dot;
             if (dot > localMax) localMax = dot;
         }
-        float max = DeviceMath.GroupMax(scratch, localMax, t, GroupSize);
+        float max = DeviceMath.GroupMax(scratch, localMax, t);
         float localSum = 0;
-        for (int j = t; j < length; j += GroupSize)
+        for (int j = t; j < length; j += groupSize)
         {
             float e = MathF.Exp(scores[j] - max);
             scores[j] = e;
             localSum += e;
         }
         // GroupSum's barriers also publish every thread's scores[] writes before they are read below.
-        float inv = 1f / DeviceMath.GroupSum(scratch, localSum, t, GroupSize);
+        float inv = 1f / DeviceMath.GroupSum(scratch, localSum, t);
         long v = (long)start * stride + 2 * a.Hidden + headOffset;
-        for (int c = t; c < a.HeadSize; c += GroupSize)
+        for (int c = t; c < a.HeadSize; c += groupSize)
         {
             float acc = 0;
             for (int j = 0; j < length; j++) acc += scores[j] * qkv[v + (long)j * stride + c];
@@ -76,11 +75,13 @@ public sealed class AttentionLauncher
 {
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, AttentionArgs> _kernel;
     private readonly long _maxSharedBytes;
+    private readonly KernelSet _set;
 
     public AttentionLauncher(KernelSet set)
     {
         _kernel = set.Accelerator.LoadKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, AttentionArgs>(Attention.Kernel);
         _maxSharedBytes = set.Accelerator.MaxSharedMemoryPerGroup;
+        _set = set;
     }
 
     /// <param name="starts">Device copy of the N+1 sequence starts.</param>
@@ -103,10 +104,10 @@ public sealed class AttentionLauncher
         if (hostStarts[0] != 0) throw new ArgumentException("sequence starts must begin at 0");
         if (qkv.Length < (long)tokens * 3 * hidden) throw new ArgumentException($"qkv is smaller than {tokens}×{3 * hidden}");
         if (context.Length < (long)tokens * hidden) throw new ArgumentException($"context is smaller than {tokens}×{hidden}");
-        long shared = (long)maxLength * sizeof(float) + Attention.GroupSize * sizeof(float);
+        long shared = (long)maxLength * sizeof(float) + DeviceMath.MaxGroupSize * sizeof(float);
         if (shared > _maxSharedBytes)
             throw new NotSupportedException($"a sequence of {maxLength} tokens needs {shared} bytes of shared memory; the device offers {_maxSharedBytes}");
-        var config = new KernelConfig(new Index2D(tokens, heads), new Index2D(Attention.GroupSize, 1),
+        var config = new KernelConfig(new Index2D(tokens, heads), new Index2D(Math.Min(64, _set.ReductionGroupSize), 1),
             SharedMemoryConfig.RequestDynamic<float>(maxLength));
         _kernel(stream, config, qkv, starts, context,
             new AttentionArgs { Sequences = sequences, Heads = heads, HeadSize = headSize, Hidden = hidden, Scale = scale });

@@ -84,10 +84,14 @@ internal static class DeviceMath
         _ => v,
     };
 
-    /// <summary>Sum of one value per thread over the group (group size <paramref name="groupSize"/>, a power of two).
-    /// Every thread of the group must call it; all get the total. <paramref name="scratch"/> holds groupSize floats.</summary>
-    public static float GroupSum(ArrayView<float> scratch, float value, int thread, int groupSize)
+    /// <summary>Largest group the reduction kernels are launched with (their shared scratch holds this many floats).</summary>
+    public const int MaxGroupSize = 128;
+
+    /// <summary>Sum of one value per thread over the group (1-D, size a power of two ≤ <see cref="MaxGroupSize"/>).
+    /// Every thread of the group must call it; all get the total.</summary>
+    public static float GroupSum(ArrayView<float> scratch, float value, int thread)
     {
+        int groupSize = Group.DimX;
         scratch[thread] = value;
         Group.Barrier();
         for (int s = groupSize >> 1; s > 0; s >>= 1)
@@ -101,8 +105,9 @@ internal static class DeviceMath
     }
 
     /// <summary>Maximum of one value per thread over the group; same contract as <see cref="GroupSum"/>.</summary>
-    public static float GroupMax(ArrayView<float> scratch, float value, int thread, int groupSize)
+    public static float GroupMax(ArrayView<float> scratch, float value, int thread)
     {
+        int groupSize = Group.DimX;
         scratch[thread] = value;
         Group.Barrier();
         for (int s = groupSize >> 1; s > 0; s >>= 1)

@@ -19,53 +19,74 @@ public struct GemmArgs
     public int HasResidual;
 }
 
+/// <summary>Threads per dimension of a GEMM group, as a type so ILGPU specialises the kernel on it (a constant).</summary>
+public interface IGemmShape
+{
+    int Threads { get; }
+}
+
+/// <summary>16 × 16 threads, 64 × 64 tiles: the GPU shape.</summary>
+public readonly struct GpuGemmShape : IGemmShape
+{
+    public int Threads => 16;
+}
+
+/// <summary>4 × 4 threads, 16 × 16 tiles: for ILGPU's CPU accelerator, which runs every thread of a group as an OS
+/// thread, so a barrier costs time proportional to the group size.</summary>
+public readonly struct SmallGemmShape : IGemmShape
+{
+    public int Threads => 4;
+}
+
 /// <summary>
 /// <c>y[M,N] = act(x[M,K] · W[N,K]ᵀ + bias) + residual</c>: a shared-memory tiled SGEMM with the bias, activation and
-/// residual fused into the store. Each 16×16 group computes a 64×64 tile of y, each thread a 4×4 register block
-/// (rows <c>ty + 16i</c>, columns <c>tx + 16j</c>, so shared-memory reads are conflict-free and stores coalesce);
-/// K advances 16 at a time through two 16×64 shared tiles. W may be fp32 or fp16 (converted while staging into
-/// shared memory; accumulation is fp32). The residual may alias y: every element is read and written by the same thread.
+/// residual fused into the store. A group of T×T threads computes a 4T × 4T tile of y (64 × 64 on GPUs), each thread
+/// a 4×4 register block (rows <c>ty + T·i</c>, columns <c>tx + T·j</c>, so shared-memory reads are conflict-free and
+/// stores coalesce); K advances 16 at a time through two 16 × 4T shared tiles. W may be fp32 or fp16 (converted
+/// while staging into shared memory; accumulation is fp32). The residual may alias y: every element is read and
+/// written by the same thread.
 /// </summary>
 public static class Gemm
 {
-    public const int Tile = 64;
     public const int TileK = 16;
-    public const int Threads = 16; // per dimension
-    private const int PerThread = Tile / Threads; // 4
+    private const int MaxTile = 64;
 
-    /// <summary>The kernel (explicitly grouped: grid (⌈N/64⌉, ⌈M/64⌉), group (16, 16)).</summary>
-    public static void Kernel<T, TElem>(ArrayView<float> x, ArrayView<T> w, ArrayView<float> bias,
+    /// <summary>The kernel (explicitly grouped: grid (⌈N/4T⌉, ⌈M/4T⌉), group (T, T)).</summary>
+    public static void Kernel<T, TElem, TShape>(ArrayView<float> x, ArrayView<T> w, ArrayView<float> bias,
         ArrayView<float> residual, ArrayView<float> y, GemmArgs a)
         where T : unmanaged
         where TElem : struct, IElement<T>
+        where TShape : struct, IGemmShape
     {
-        var xs = SharedMemory.Allocate<float>(TileK * Tile); // [k][m]
-        var ws = SharedMemory.Allocate<float>(TileK * Tile); // [k][n]
-        int tx = Group.IdxX, ty = Group.IdxY, tid = ty * Threads + tx;
-        int m0 = Grid.IdxY * Tile, n0 = Grid.IdxX * Tile;
+        var xs = SharedMemory.Allocate<float>(TileK * MaxTile); // [k][m]
+        var ws = SharedMemory.Allocate<float>(TileK * MaxTile); // [k][n]
+        int threads = default(TShape).Threads, tile = 4 * threads;
+        int tx = Group.IdxX, ty = Group.IdxY, tid = ty * threads + tx;
+        int m0 = Grid.IdxY * tile, n0 = Grid.IdxX * tile;
         TElem elem = default;
 
         float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
         float c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+        int loads = TileK * tile / (threads * threads); // 4 on the GPU shape
         for (int k0 = 0; k0 < a.K; k0 += TileK)
         {
-            // Stage: 1,024 elements of each operand, 4 per thread; 16 consecutive threads read 16 consecutive k of one row.
-            for (int e = 0; e < PerThread; e++)
+            // Stage 16 × 4T of each operand; 16 consecutive threads read 16 consecutive k of one row.
+            for (int e = 0; e < loads; e++)
             {
-                int l = tid + e * Threads * Threads;
+                int l = tid + e * threads * threads;
                 int r = l >> 4, kk = l & 15;
                 int gk = k0 + kk;
                 int gm = m0 + r;
-                xs[kk * Tile + r] = gm < a.M && gk < a.K ? x[(long)gm * a.K + gk] : 0f;
+                xs[kk * tile + r] = gm < a.M && gk < a.K ? x[(long)gm * a.K + gk] : 0f;
                 int gn = n0 + r;
-                ws[kk * Tile + r] = gn < a.N && gk < a.K ? elem.ToFloat(w[(long)gn * a.K + gk]) : 0f;
+                ws[kk * tile + r] = gn < a.N && gk < a.K ? elem.ToFloat(w[(long)gn * a.K + gk]) : 0f;
             }
             Group.Barrier();
             for (int kk = 0; kk < TileK; kk++)
             {
-                int xo = kk * Tile + ty, wo = kk * Tile + tx;
-                float a0 = xs[xo], a1 = xs[xo + 16], a2 = xs[xo + 32], a3 = xs[xo + 48];
-                float b0 = ws[wo], b1 = ws[wo + 16], b2 = ws[wo + 32], b3 = ws[wo + 48];
+                int xo = kk * tile + ty, wo = kk * tile + tx;
+                float a0 = xs[xo], a1 = xs[xo + threads], a2 = xs[xo + 2 * threads], a3 = xs[xo + 3 * threads];
+                float b0 = ws[wo], b1 = ws[wo + threads], b2 = ws[wo + 2 * threads], b3 = ws[wo + 3 * threads];
                 c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
                 c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
                 c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
@@ -74,20 +95,20 @@ public static class Gemm
             Group.Barrier();
         }
         int row = m0 + ty, col = n0 + tx;
-        Store(bias, residual, y, a, row, col, c00, c01, c02, c03);
-        Store(bias, residual, y, a, row + 16, col, c10, c11, c12, c13);
-        Store(bias, residual, y, a, row + 32, col, c20, c21, c22, c23);
-        Store(bias, residual, y, a, row + 48, col, c30, c31, c32, c33);
+        Store(bias, residual, y, a, row, col, threads, c00, c01, c02, c03);
+        Store(bias, residual, y, a, row + threads, col, threads, c10, c11, c12, c13);
+        Store(bias, residual, y, a, row + 2 * threads, col, threads, c20, c21, c22, c23);
+        Store(bias, residual, y, a, row + 3 * threads, col, threads, c30, c31, c32, c33);
     }
 
     private static void Store(ArrayView<float> bias, ArrayView<float> residual, ArrayView<float> y, GemmArgs a,
-        int row, int col, float v0, float v1, float v2, float v3)
+        int row, int col, int step, float v0, float v1, float v2, float v3)
     {
         if (row >= a.M) return;
         StoreOne(bias, residual, y, a, row, col, v0);
-        StoreOne(bias, residual, y, a, row, col + 16, v1);
-        StoreOne(bias, residual, y, a, row, col + 32, v2);
-        StoreOne(bias, residual, y, a, row, col + 48, v3);
+        StoreOne(bias, residual, y, a, row, col + step, v1);
+        StoreOne(bias, residual, y, a, row, col + 2 * step, v2);
+        StoreOne(bias, residual, y, a, row, col + 3 * step, v3);
     }
 
     private static void StoreOne(ArrayView<float> bias, ArrayView<float> residual, ArrayView<float> y, GemmArgs a,
@@ -101,15 +122,19 @@ public static class Gemm
         y[i] = v;
     }
 
-    /// <summary>Grid for an M × N output.</summary>
-    public static KernelConfig Config(int m, int n) =>
-        new(new Index2D((n + Tile - 1) / Tile, (m + Tile - 1) / Tile), new Index2D(Threads, Threads));
+    /// <summary>Grid for an M × N output with T × T threads per group.</summary>
+    public static KernelConfig Config(int m, int n, int threads)
+    {
+        int tile = 4 * threads;
+        return new(new Index2D((n + tile - 1) / tile, (m + tile - 1) / tile), new Index2D(threads, threads));
+    }
 }
 
 /// <summary>Loads the GEMM kernels once (fp32 and fp16 weights) and launches them after checking every view.</summary>
 public sealed class GemmLauncher
 {
     private readonly KernelSet _set;
+    private readonly int _threads;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> _f32;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<Half>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>> _f16;
 
@@ -117,10 +142,13 @@ public sealed class GemmLauncher
     {
         _set = set;
         var accelerator = set.Accelerator;
-        _f32 = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(
-            Gemm.Kernel<float, F32>);
-        _f16 = new(() => accelerator.LoadKernel<ArrayView<float>, ArrayView<Half>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(
-            Gemm.Kernel<Half, F16>));
+        _threads = set.SmallGroups ? default(SmallGemmShape).Threads : default(GpuGemmShape).Threads;
+        _f32 = set.SmallGroups
+            ? accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Gemm.Kernel<float, F32, SmallGemmShape>)
+            : accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Gemm.Kernel<float, F32, GpuGemmShape>);
+        _f16 = new(() => set.SmallGroups
+            ? accelerator.LoadKernel<ArrayView<float>, ArrayView<Half>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Gemm.Kernel<Half, F16, SmallGemmShape>)
+            : accelerator.LoadKernel<ArrayView<float>, ArrayView<Half>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Gemm.Kernel<Half, F16, GpuGemmShape>));
     }
 
     /// <summary>Queues <c>y = act(x·Wᵀ + bias) + residual</c>. Empty <paramref name="bias"/> / <paramref name="residual"/>
@@ -130,7 +158,7 @@ public sealed class GemmLauncher
     {
         var args = Check(x, w.Length, bias, residual, y, m, n, k, activation);
         if (m == 0) return;
-        _f32(stream, Gemm.Config(m, n), x, w, Placeholder(bias), Placeholder(residual), y, args);
+        _f32(stream, Gemm.Config(m, n, _threads), x, w, Placeholder(bias), Placeholder(residual), y, args);
     }
 
     /// <summary>fp16-weight overload of <see cref="Run(AcceleratorStream, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, int, int, int, KernelActivation)"/>.</summary>
@@ -139,7 +167,7 @@ public sealed class GemmLauncher
     {
         var args = Check(x, w.Length, bias, residual, y, m, n, k, activation);
         if (m == 0) return;
-        _f16.Value(stream, Gemm.Config(m, n), x, w, Placeholder(bias), Placeholder(residual), y, args);
+        _f16.Value(stream, Gemm.Config(m, n, _threads), x, w, Placeholder(bias), Placeholder(residual), y, args);
     }
 
     private GemmArgs Check(ArrayView<float> x, long wLength, ArrayView<float> bias, ArrayView<float> residual,

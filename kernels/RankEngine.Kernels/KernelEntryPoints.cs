@@ -19,8 +19,8 @@ public static class KernelEntryPoints
         void Auto(string name, MethodInfo method) => list.Add((name, EntryPointDescription.FromImplicitlyGroupedKernel(method)));
 
         var gemm = typeof(Gemm).GetMethod(nameof(Gemm.Kernel))!;
-        Grouped("gemm-f32", gemm.MakeGenericMethod(typeof(float), typeof(F32)));
-        Grouped("gemm-f16", gemm.MakeGenericMethod(typeof(Half), typeof(F16)));
+        Grouped("gemm-f32", gemm.MakeGenericMethod(typeof(float), typeof(F32), typeof(GpuGemmShape)));
+        Grouped("gemm-f16", gemm.MakeGenericMethod(typeof(Half), typeof(F16), typeof(GpuGemmShape)));
         Grouped("layernorm", typeof(LayerNorm).GetMethod(nameof(LayerNorm.Kernel))!);
         Grouped("l2-normalize", typeof(L2Normalize).GetMethod(nameof(L2Normalize.Kernel))!);
         Grouped("attention", typeof(Attention).GetMethod(nameof(Attention.Kernel))!);

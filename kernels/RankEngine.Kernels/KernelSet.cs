@@ -22,9 +22,37 @@ public sealed class KernelSet : IDisposable
 
     public Accelerator Accelerator { get; }
 
+    /// <summary>
+    /// True on ILGPU's CPU accelerator: it runs every thread of a group as an OS thread and a barrier costs time in
+    /// proportion to the group size, so kernels launch with small groups there (4 × 4 GEMM threads on 16 × 16 tiles, 4-thread
+    /// reductions). Results are the same; only the speed of the simulation changes.
+    /// </summary>
+    public bool SmallGroups { get; }
+
+    /// <summary>
+    /// Threads per group of the row-reduction kernels (LayerNorm, L2, attention, top-k): a power of two up to 128.
+    /// 128 on GPUs; on the CPU accelerator 4 by default. Tests may change it between launches.
+    /// </summary>
+    public int ReductionGroupSize
+    {
+        get => _reductionGroupSize;
+        set
+        {
+            if (value < 1 || value > DeviceMath.MaxGroupSize || (value & (value - 1)) != 0)
+                throw new ArgumentOutOfRangeException(nameof(value), $"group size {value} must be a power of two between 1 and {DeviceMath.MaxGroupSize}");
+            if (value > Accelerator.MaxNumThreadsPerGroup)
+                throw new ArgumentOutOfRangeException(nameof(value), $"group size {value} exceeds the device's {Accelerator.MaxNumThreadsPerGroup}");
+            _reductionGroupSize = value;
+        }
+    }
+
+    private int _reductionGroupSize;
+
     public KernelSet(Accelerator accelerator)
     {
         Accelerator = accelerator;
+        SmallGroups = accelerator.AcceleratorType == AcceleratorType.CPU;
+        ReductionGroupSize = SmallGroups ? 4 : DeviceMath.MaxGroupSize;
         _dummy = accelerator.Allocate1D<float>(1);
         _dummyKeys = accelerator.Allocate1D<ulong>(1);
         _gemm = new(() => new GemmLauncher(this));

@@ -10,25 +10,23 @@ namespace RankEngine.Kernels;
 /// </summary>
 public static class LayerNorm
 {
-    public const int GroupSize = 128;
-
     public static void Kernel(ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> y, int columns, float eps)
     {
-        var scratch = SharedMemory.Allocate<float>(GroupSize);
-        int t = Group.IdxX;
+        var scratch = SharedMemory.Allocate<float>(DeviceMath.MaxGroupSize);
+        int t = Group.IdxX, groupSize = Group.DimX;
         long offset = (long)Grid.IdxX * columns;
         float sum = 0;
-        for (int c = t; c < columns; c += GroupSize) sum += x[offset + c];
-        float mean = DeviceMath.GroupSum(scratch, sum, t, GroupSize) / columns;
+        for (int c = t; c < columns; c += groupSize) sum += x[offset + c];
+        float mean = DeviceMath.GroupSum(scratch, sum, t) / columns;
         float squares = 0;
-        for (int c = t; c < columns; c += GroupSize)
+        for (int c = t; c < columns; c += groupSize)
         {
             float d = x[offset + c] - mean;
             squares += d * d;
         }
-        float variance = DeviceMath.GroupSum(scratch, squares, t, GroupSize) / columns;
+        float variance = DeviceMath.GroupSum(scratch, squares, t) / columns;
         float inv = 1f / MathF.Sqrt(variance + eps);
-        for (int c = t; c < columns; c += GroupSize)
+        for (int c = t; c < columns; c += groupSize)
             y[offset + c] = (x[offset + c] - mean) * inv * gamma[c] + beta[c];
     }
 }
@@ -38,8 +36,13 @@ public sealed class LayerNormLauncher
 {
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> _kernel;
 
-    public LayerNormLauncher(KernelSet set) =>
+    private readonly KernelSet _set;
+
+    public LayerNormLauncher(KernelSet set)
+    {
+        _set = set;
         _kernel = set.Accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(LayerNorm.Kernel);
+    }
 
     public void Run(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> y,
         int rows, int columns, float eps)
@@ -49,6 +52,6 @@ public sealed class LayerNormLauncher
         if (gamma.Length < columns || beta.Length < columns) throw new ArgumentException($"gamma and beta need {columns} values");
         if (!(eps >= 0)) throw new ArgumentOutOfRangeException(nameof(eps), "eps must be a non-negative number");
         if (rows == 0) return;
-        _kernel(stream, new KernelConfig(rows, LayerNorm.GroupSize), x, gamma, beta, y, columns, eps);
+        _kernel(stream, new KernelConfig(rows, _set.ReductionGroupSize), x, gamma, beta, y, columns, eps);
     }
 }

@@ -42,7 +42,6 @@ public struct MergeArgs
 /// </summary>
 public static class TopK
 {
-    public const int GroupSize = 128;
     /// <summary>Largest k accepted.</summary>
     public const int MaxK = 4096;
     /// <summary>Keys held in shared memory by the shared-memory variants (k' ≤ SharedKeys / 2).</summary>
@@ -72,7 +71,7 @@ public static class TopK
         {
             for (int stride = size >> 1; stride > 0; stride >>= 1)
             {
-                for (int i = t; i < n >> 1; i += GroupSize)
+                for (int i = t; i < n >> 1; i += Group.DimX)
                 {
                     int lo = (i / stride) * 2 * stride + (i & (stride - 1));
                     int hi = lo + stride;
@@ -92,7 +91,7 @@ public static class TopK
     /// <summary><c>w[0..kp)</c> and <c>w[kp..2kp)</c> are sorted descending; leaves the top kp of both, sorted, in <c>w[0..kp)</c>.</summary>
     private static void MergeHalves(ArrayView<ulong> w, int kp, int t)
     {
-        for (int i = t; i < kp; i += GroupSize)
+        for (int i = t; i < kp; i += Group.DimX)
         {
             ulong other = w[2 * kp - 1 - i];
             if (other > w[i]) w[i] = other;
@@ -100,7 +99,7 @@ public static class TopK
         Group.Barrier();
         for (int stride = kp >> 1; stride > 0; stride >>= 1)
         {
-            for (int i = t; i < kp >> 1; i += GroupSize)
+            for (int i = t; i < kp >> 1; i += Group.DimX)
             {
                 int lo = (i / stride) * 2 * stride + (i & (stride - 1));
                 int hi = lo + stride;
@@ -118,13 +117,13 @@ public static class TopK
     private static void SelectBody(ArrayView<ulong> work, ArrayView<float> scores, int validRows, ArrayView<ulong> partial, SelectArgs a)
     {
         int q = Grid.IdxY, chunk = Grid.IdxX, t = Group.IdxX, kp = a.KP;
-        for (int i = t; i < kp; i += GroupSize) work[i] = 0;
+        for (int i = t; i < kp; i += Group.DimX) work[i] = 0;
         int start = chunk * a.ChunkRows;
         int end = start + a.ChunkRows < validRows ? start + a.ChunkRows : validRows;
         long rowOffset = (long)q * a.TileRows;
         for (int b = start; b < end; b += kp)
         {
-            for (int i = t; i < kp; i += GroupSize)
+            for (int i = t; i < kp; i += Group.DimX)
             {
                 int r = b + i;
                 work[kp + i] = r < end ? Encode(scores[rowOffset + r], a.RowBase + r) : 0;
@@ -134,7 +133,7 @@ public static class TopK
             MergeHalves(work, kp, t);
         }
         long outOffset = ((long)q * a.TotalChunks + a.ChunkBase + chunk) * kp;
-        for (int i = t; i < kp; i += GroupSize) partial[outOffset + i] = work[i];
+        for (int i = t; i < kp; i += Group.DimX) partial[outOffset + i] = work[i];
     }
 
     /// <summary>Block select with the working keys in shared memory (k' ≤ 1,024). Grid (chunks, queries).</summary>
@@ -155,15 +154,15 @@ public static class TopK
     {
         int q = Grid.IdxX, t = Group.IdxX, kp = a.KP;
         long offset = (long)q * a.TotalChunks * kp;
-        for (int i = t; i < kp; i += GroupSize) work[i] = partial[offset + i];
+        for (int i = t; i < kp; i += Group.DimX) work[i] = partial[offset + i];
         for (int c = 1; c < a.TotalChunks; c++)
         {
-            for (int i = t; i < kp; i += GroupSize) work[kp + i] = partial[offset + (long)c * kp + i];
+            for (int i = t; i < kp; i += Group.DimX) work[kp + i] = partial[offset + (long)c * kp + i];
             Group.Barrier();
             MergeHalves(work, kp, t);
         }
         Group.Barrier();
-        for (int i = t; i < a.K; i += GroupSize)
+        for (int i = t; i < a.K; i += Group.DimX)
         {
             ulong key = work[i];
             long o = (long)q * a.K + i;
@@ -268,10 +267,10 @@ public sealed class TopKLauncher : IDisposable
                 _set.DotScore.Score(stream, qView, qn, catalog, r0, valid, scoreTile);
                 int chunks = (valid + chunkRows - 1) / chunkRows;
                 var args = new SelectArgs { TileRows = valid, RowBase = r0, ChunkRows = chunkRows, KP = kp, TotalChunks = totalChunks, ChunkBase = chunkBase };
-                select(stream, new KernelConfig(new Index2D(chunks, qn), new Index2D(TopK.GroupSize, 1)), scoreTile, valid, partial, workspace, args);
+                select(stream, new KernelConfig(new Index2D(chunks, qn), new Index2D(_set.ReductionGroupSize, 1)), scoreTile, valid, partial, workspace, args);
                 chunkBase += chunks;
             }
-            merge(stream, new KernelConfig(qn, TopK.GroupSize), partial, ids.SubView((long)q0 * k, (long)qn * k),
+            merge(stream, new KernelConfig(qn, _set.ReductionGroupSize), partial, ids.SubView((long)q0 * k, (long)qn * k),
                 scores.SubView((long)q0 * k, (long)qn * k), workspace, new MergeArgs { KP = kp, K = k, TotalChunks = totalChunks });
         }
     }

@@ -22,8 +22,13 @@ public enum IlgpuDeviceKind
 /// <summary>Finds ILGPU devices and opens accelerators, turning "not here" into clear messages.</summary>
 public static class IlgpuDevices
 {
-    /// <summary>The CPU accelerator's shape: warps of 32 like CUDA, up to 256 threads per group (the kernels' largest group).</summary>
-    private static CPUDevice SimulatedCpu => new(numThreadsPerWarp: 32, numWarpsPerMultiprocessor: 8, numMultiprocessors: 1);
+    /// <summary>
+    /// The CPU accelerator's shape: 16 threads per group (the kernels' small-group configuration, see
+    /// RankEngine.Kernels.KernelSet.SmallGroups) and one simulated multiprocessor per core. Every simulated thread is
+    /// an OS thread, so small groups keep barriers cheap.
+    /// </summary>
+    private static CPUDevice SimulatedCpu => new(numThreadsPerWarp: 4, numWarpsPerMultiprocessor: 4,
+        numMultiprocessors: Math.Max(1, Environment.ProcessorCount));
 
     /// <summary>True when ILGPU sees at least one CUDA device (false when there is no driver).</summary>
     public static bool HasCuda()
