@@ -66,7 +66,10 @@ public static class IlgpuDevices
                     context = Context.Create(b => b.OpenCL(_ => true).EnableAlgorithms().Optimize(OptimizationLevel.O2));
                     var devices = context.GetCLDevices();
                     if (devices.Count == 0)
-                        throw new NotSupportedException("no OpenCL device found (no OpenCL platform is installed); use --backend simd");
+                        throw new NotSupportedException(
+                            "ILGPU found no OpenCL device: none is installed, or the installed drivers expose none that ILGPU " +
+                            "lists (Debian's PoCL CPU driver is one: ILGPU's OpenCL backend targets OpenCL C 2.0 devices with " +
+                            "generic address space support); use --backend simd (CPU) or cuda");
                     var reasons = new List<string>();
                     foreach (var device in devices)
                     {
