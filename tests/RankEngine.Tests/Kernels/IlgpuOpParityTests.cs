@@ -240,6 +240,27 @@ public sealed class IlgpuOpParityTests : IDisposable
     }
 
     [Fact]
+    public void WiderGroupsGiveTheSameResults()
+    {
+        // The CPU accelerator launches 4-thread reduction groups by default; GPUs use 64–128. Run LayerNorm,
+        // attention and L2 with 16-thread groups too, so the strided loops and reduction trees are checked wider.
+        var kernels = _gpu.Kernels;
+        int saved = kernels.ReductionGroupSize;
+        try
+        {
+            kernels.ReductionGroupSize = 16;
+            LayerNormMatchesReference(3, 37);
+            AttentionMatchesReference(new[] { 2, 19 }, 2, 8);
+            PoolingAndNormalisationMatchReference(Pooling.Mean);
+            Assert.Throws<ArgumentOutOfRangeException>(() => kernels.ReductionGroupSize = 12);
+        }
+        finally
+        {
+            kernels.ReductionGroupSize = saved;
+        }
+    }
+
+    [Fact]
     public void BadInputIsRejectedBeforeLaunch()
     {
         using var word = _gpu.UploadWeight(Random(4 * 3, 1), 4, 3, WeightRole.Table);

@@ -103,6 +103,21 @@ public sealed class TopKTests : IDisposable
         RunCase(backend, rows: 150, dim: 7, queries: 5, k: 1, range: 3, TensorType.F32, seed: 2); // 5 queries: the GEMM path on SIMD
     }
 
+    [Fact]
+    public void IlgpuSelectionWithWiderGroups()
+    {
+        int saved = _gpu.Kernels.ReductionGroupSize;
+        try
+        {
+            _gpu.Kernels.ReductionGroupSize = 16; // bitonic steps with several pairs per thread and more threads per step
+            RunCase("ilgpu-cpu", rows: 500, dim: 5, queries: 2, k: 100, range: 2, TensorType.F32, seed: 22);
+        }
+        finally
+        {
+            _gpu.Kernels.ReductionGroupSize = saved;
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Backends))]
     public void HeavyTiesAreBrokenByLowerRow(string backend)
