@@ -1,12 +1,14 @@
 using BenchmarkDotNet.Running;
 using RankEngine.Bench.Encoders;
+using RankEngine.Bench.Scoring;
 
 namespace RankEngine.Bench;
 
 /// <summary>
 /// Benchmarks. Side-by-side comparisons (interleaved rounds, one process; the figures for bench/RESULTS.md):
-///   dotnet run -c Release --project bench/RankEngine.Bench -- encoder [rounds]    MiniLM-sized BERT vs ONNX Runtime
-///   dotnet run -c Release --project bench/RankEngine.Bench -- use-lite [rounds]   USE-lite vs the JS reference
+///   dotnet run -c Release --project bench/RankEngine.Bench -- encoder [rounds]          MiniLM-sized BERT vs ONNX Runtime
+///   dotnet run -c Release --project bench/RankEngine.Bench -- use-lite [rounds]         USE-lite vs the JS reference
+///   dotnet run -c Release --project bench/RankEngine.Bench -- scoring [rows] [rounds]   score + top-k vs FAISS IndexFlatIP
 /// BenchmarkDotNet suites (per-op detail, allocations):
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- --filter '*Encoder*'
 /// </summary>
@@ -22,6 +24,9 @@ public static class Program
                 return 0;
             case "use-lite":
                 UseLiteSideBySide.Run(rounds(5));
+                return 0;
+            case "scoring":
+                ScoringSideBySide.Run(args.Length > 1 ? int.Parse(args[1]) : 1_000_000, args.Length > 2 ? int.Parse(args[2]) : 7);
                 return 0;
         }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -18,7 +18,8 @@ internal static class CommonOptions
     {
         var option = new Option<string>("--backend")
         {
-            Description = "Compute backend: auto (fastest available), simd (CPU), reference (slow scalar ground truth).",
+            Description = "Compute backend: auto (CUDA if a CUDA device exists, else simd), simd (CPU), cuda, opencl (devices with " +
+                "generic address space only), ilgpu-cpu (ILGPU CPU simulator, slow), reference (slow scalar ground truth).",
             DefaultValueFactory = _ => "auto",
         };
         option.AcceptOnlyFromAmong(BackendFactory.Names.ToArray());

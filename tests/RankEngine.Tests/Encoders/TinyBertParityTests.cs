@@ -19,12 +19,13 @@ public sealed class TinyBertParityTests : IClassFixture<TinyBertFixture>
 
     public TinyBertParityTests(TinyBertFixture fx) => _fx = fx;
 
-    public static TheoryData<string> Backends => new() { "reference", "simd" };
+    public static TheoryData<string> Backends => new() { "reference", "simd", "ilgpu-cpu" };
 
     internal static IComputeBackend Create(string name) => name switch
     {
         "reference" => new ReferenceBackend(),
         "simd" => new SimdCpuBackend(),
+        "ilgpu-cpu" => RankEngine.Compute.Ilgpu.IlgpuBackend.Create(RankEngine.Compute.Ilgpu.IlgpuDeviceKind.Cpu),
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 

@@ -80,6 +80,17 @@ internal static unsafe class Gemm
         }
     }
 
+    /// <summary>
+    /// Single-threaded <c>C[0..m, :] = A[0..m, :] · Wᵀ</c> on the calling thread (no epilogue), for callers that
+    /// parallelise at a coarser grain themselves (catalog scoring runs one row block per task).
+    /// </summary>
+    public static void MultiplyOnThisThread(float* a, int lda, PackedMatrix b, float* c, int ldc, int m)
+    {
+        if (m <= 0) return;
+        var none = new Epilogue(null, Activation.None, null, 0, residualInOutput: false);
+        Tile(a, lda, b, c, ldc, 0, m, 0, b.Panels, none);
+    }
+
     private static void Tile(float* a, int lda, PackedMatrix b, float* c, int ldc, int m0, int m1, int p0, int p1, in Epilogue ep)
     {
         int k = b.InputSize, n = b.OutputSize, mr = MR;

@@ -9,9 +9,9 @@ namespace RankEngine.Compute.Simd;
 /// <summary>
 /// The fast CPU backend: packed-panel GEMM with Vector512/Vector256 FMA micro-kernels and fused bias, activation and
 /// residual; vectorised LayerNorm, attention and pooling; all cores. fp16 and int8 weights are dequantised to fp32
-/// at load (compute is fp32).
+/// at load (compute is fp32). Scoring and top-k over a catalog live in SimdCpuBackend.Scoring.cs.
 /// </summary>
-public sealed unsafe class SimdCpuBackend : IComputeBackend
+public sealed unsafe partial class SimdCpuBackend : IComputeBackend
 {
     public string Name => "simd";
 
