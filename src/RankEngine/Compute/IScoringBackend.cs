@@ -63,6 +63,13 @@ public static class ScoringLimits
     /// <summary>Largest k (the protocol's limit, DESIGN §4).</summary>
     public const int MaxK = 4096;
 
+    /// <summary>Validates a new catalog's shape and storage type (fp32 or fp16).</summary>
+    public static void CheckCatalog(int dimension, int capacity, Model.TensorType storage)
+    {
+        if (dimension <= 0 || capacity <= 0) throw new ArgumentOutOfRangeException(nameof(dimension), $"catalog {capacity}×{dimension} must be positive");
+        if (storage is not (Model.TensorType.F32 or Model.TensorType.F16)) throw new NotSupportedException($"catalog storage {storage} is not supported (F32 or F16)");
+    }
+
     /// <summary>Throws if any value is NaN or ±∞, naming the row and column.</summary>
     public static void CheckFinite(ReadOnlySpan<float> values, int dimension, string what)
     {

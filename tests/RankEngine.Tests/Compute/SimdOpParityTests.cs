@@ -4,6 +4,7 @@ using RankEngine.Compute.Simd;
 using RankEngine.Model;
 using RankEngine.Tests.Support;
 using Xunit;
+using static RankEngine.Tests.Support.OpTestKit;
 
 namespace RankEngine.Tests.Compute;
 
@@ -15,40 +16,6 @@ public sealed class SimdOpParityTests : IDisposable
 {
     private readonly SimdCpuBackend _simd = new();
     private readonly ReferenceBackend _ref = new();
-
-    private static float[] Random(int count, int seed, float scale = 1f)
-    {
-        var rng = new System.Random(seed);
-        var v = new float[count];
-        for (int i = 0; i < v.Length; i++) v[i] = (float)(rng.NextDouble() * 2 - 1) * scale;
-        return v;
-    }
-
-    private static float[] Run(IComputeBackend b, Func<IComputeBackend, IDeviceTensor> op, int count)
-    {
-        using var result = op(b);
-        var values = new float[count];
-        b.Download(result, values);
-        return values;
-    }
-
-    private static IDeviceTensor Tensor(IComputeBackend b, float[] values, int rows, int cols)
-    {
-        var t = b.Allocate(rows, cols);
-        b.Upload(values, t);
-        return t;
-    }
-
-    private static void AssertClose(float[] expected, float[] actual, float tolerance, string what)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        for (int i = 0; i < expected.Length; i++)
-        {
-            float tol = tolerance * Math.Max(1f, Math.Abs(expected[i]));
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= tol,
-                $"{what}: element {i}: expected {expected[i]:g9}, got {actual[i]:g9}");
-        }
-    }
 
     public static TheoryData<int, int, int, Activation, bool, bool> LinearCases => new()
     {

@@ -6,7 +6,9 @@ using RankEngine.Compute.Reference;
 using RankEngine.Compute.Simd;
 using RankEngine.Kernels;
 using RankEngine.Model;
+using RankEngine.Tests.Support;
 using Xunit;
+using static RankEngine.Tests.Support.OpTestKit;
 using Pooling = RankEngine.Model.Pooling;
 
 namespace RankEngine.Tests.Kernels;
@@ -24,38 +26,6 @@ public sealed class IlgpuOpParityTests : IDisposable
     private readonly ReferenceBackend _ref = new();
 
     public IlgpuOpParityTests(IlgpuCpuFixture fixture) => _gpu = fixture.Backend;
-
-    private static float[] Random(int count, int seed, float scale = 1f)
-    {
-        var rng = new Random(seed);
-        var v = new float[count];
-        for (int i = 0; i < v.Length; i++) v[i] = (float)(rng.NextDouble() * 2 - 1) * scale;
-        return v;
-    }
-
-    private static IDeviceTensor Tensor(IComputeBackend b, float[] values, int rows, int cols)
-    {
-        var t = b.Allocate(rows, cols);
-        b.Upload(values, t);
-        return t;
-    }
-
-    private static float[] Download(IComputeBackend b, IDeviceTensor t, int count)
-    {
-        var values = new float[count];
-        b.Download(t, values);
-        return values;
-    }
-
-    private static void AssertClose(float[] expected, float[] actual, float tolerance, string what)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        for (int i = 0; i < expected.Length; i++)
-        {
-            float tol = tolerance * Math.Max(1f, Math.Abs(expected[i]));
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= tol, $"{what}: element {i}: expected {expected[i]:g9}, got {actual[i]:g9}");
-        }
-    }
 
     public static TheoryData<int, int, int, Activation, bool, bool> LinearCases => new()
     {

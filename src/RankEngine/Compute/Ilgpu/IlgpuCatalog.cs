@@ -30,8 +30,7 @@ internal sealed class IlgpuCatalog : ICatalogMatrix
 
     public IlgpuCatalog(IlgpuBackend owner, int dimension, int capacity, TensorType storage)
     {
-        if (dimension <= 0 || capacity <= 0) throw new ArgumentOutOfRangeException(nameof(dimension), $"catalog {capacity}×{dimension} must be positive");
-        if (storage is not (TensorType.F32 or TensorType.F16)) throw new NotSupportedException($"catalog storage {storage} is not supported (F32 or F16)");
+        ScoringLimits.CheckCatalog(dimension, capacity, storage);
         Owner = owner;
         Dimension = dimension;
         Capacity = capacity;
