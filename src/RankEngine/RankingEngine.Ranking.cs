@@ -61,6 +61,20 @@ public sealed partial class RankingEngine
             }
         }
 
+        var query = new RankingQuery(content ?? Array.Empty<float>(), userCollab ?? Array.Empty<float>());
+        if (request.Candidates is null || request.Candidates.Count > 256)
+        {
+            // Whole-catalog (or large candidate) rankings: every dot product on the backend in one pass. Before the
+            // catalog view below is opened: syncing the device copy takes the mirror's write lock briefly.
+            lock (_scoringGate)
+            {
+                query = query with
+                {
+                    ContentScores = content is null || parameters.ContentWeight == 0 ? default : _deviceCatalog.Score(Content, content),
+                    CollabScores = userCollab is null || parameters.CollabWeight == 0 || CollabDimension == 0 ? default : _deviceCatalog.Score(Collab, userCollab),
+                };
+            }
+        }
         using var catalog = new MirrorRankingCatalog(_store.Catalog, _fields);
         var unknown = new List<string>();
         List<int>? rows = null;
@@ -81,7 +95,6 @@ public sealed partial class RankingEngine
             foreach (var e in user.Events)
                 if (catalog.TryGetRow(e.ItemId, out int row)) excluded.Add(row);
         }
-        var query = new RankingQuery(content ?? Array.Empty<float>(), userCollab ?? Array.Empty<float>());
         var items = HybridRanker.Rank(catalog, query, parameters,
             new CandidateSet { Rows = rows, Excluded = excluded, Filters = request.Filters }, request.K);
         if (bucketIndex >= 0) Experiment.RecordImpressions(bucketIndex, items.Count);

@@ -59,6 +59,9 @@ public sealed partial class RankingEngine : IDisposable
     private readonly TextEncoder? _encoder;
     private readonly ConcurrentDictionary<string, ItemFields> _fields = new(StringComparer.Ordinal);
     private readonly object[] _userLocks = Enumerable.Range(0, 64).Select(_ => new object()).ToArray();
+    private readonly IComputeBackend? _ownedScoringBackend;
+    private readonly DeviceCatalog _deviceCatalog;
+    private readonly object _scoringGate = new();
 
     /// <summary>The A/B experiment users are bucketed into.</summary>
     public Experiment Experiment { get; }
@@ -81,6 +84,18 @@ public sealed partial class RankingEngine : IDisposable
         _encoder = encoder;
         ContentDimension = contentDimension;
         Experiment = new Experiment(options.ExperimentName, options.Buckets ?? new[] { new Bucket("default", RankingParameters.Default) });
+        // Dot products over the whole catalog run on the compute backend (SIMD CPU or CUDA) against a
+        // backend-resident copy of the catalog mirror; without a model the SIMD backend does it.
+        var scoring = backend as IScoringBackend;
+        if (scoring is null)
+        {
+            var simd = new RankEngine.Compute.Simd.SimdCpuBackend();
+            _ownedScoringBackend = simd;
+            scoring = simd;
+        }
+        _deviceCatalog = options.CollabDimension > 0
+            ? new DeviceCatalog(scoring, store.Catalog, Content, Collab)
+            : new DeviceCatalog(scoring, store.Catalog, Content);
         LoadFields();
     }
 
@@ -268,6 +283,8 @@ public sealed partial class RankingEngine : IDisposable
     public void Dispose()
     {
         _store.Dispose();
+        lock (_scoringGate) _deviceCatalog.Dispose();
+        _ownedScoringBackend?.Dispose();
         _encoder?.Dispose();
         _backend?.Dispose();
     }

@@ -5,7 +5,16 @@ namespace RankEngine.Ranking;
 /// <summary>The query side of a ranking: vectors to match items against.</summary>
 /// <param name="Content">Unit vector in the encoder space (user profile, query text, or both combined); empty for none.</param>
 /// <param name="Collab">Vector in the collaborative space; empty for none.</param>
-public readonly record struct RankingQuery(ReadOnlyMemory<float> Content, ReadOnlyMemory<float> Collab);
+public readonly record struct RankingQuery(ReadOnlyMemory<float> Content, ReadOnlyMemory<float> Collab)
+{
+    /// <summary>
+    /// <c>Content · e_row</c> already computed by a scoring backend, indexed by row; rows past its end are computed
+    /// here. Empty: compute every dot product here.
+    /// </summary>
+    public ReadOnlyMemory<float> ContentScores { get; init; }
+    /// <summary>Likewise for <c>Collab · c_row</c>.</summary>
+    public ReadOnlyMemory<float> CollabScores { get; init; }
+}
 
 /// <summary>How an item's score was made (explainability). <c>Total = Content + Collab + Σ Boosts</c>.</summary>
 public sealed record ScoreParts(float Content, float Collab, IReadOnlyList<KeyValuePair<string, float>> Boosts)
@@ -71,7 +80,7 @@ public static class HybridRanker
             bool pass = true;
             for (int f = 0; f < filters.Count && pass; f++) pass = filters[f].Matches(catalog, row);
             if (!pass) continue;
-            selector.Offer(Score(catalog, row, content, collab, parameters, boosts), row);
+            selector.Offer(Score(catalog, row, query, parameters, boosts), row);
         }
         var pool = selector.Drain();
         if (parameters.Diversity > 0 && pool.Length > 1)
@@ -81,37 +90,35 @@ public static class HybridRanker
 
         var result = new RankedItem[pool.Length];
         for (int i = 0; i < pool.Length; i++)
-            result[i] = new RankedItem(catalog.IdOf(pool[i].Row), pool[i].Score, Parts(catalog, pool[i].Row, content, collab, parameters, boosts));
+            result[i] = new RankedItem(catalog.IdOf(pool[i].Row), pool[i].Score, Parts(catalog, pool[i].Row, query, parameters, boosts));
         return result;
     }
 
-    private static float Score(IRankingCatalog catalog, int row, ReadOnlySpan<float> content, ReadOnlySpan<float> collab,
-        RankingParameters p, KeyValuePair<string, float>[] boosts)
+    private static float Score(IRankingCatalog catalog, int row, in RankingQuery query, RankingParameters p,
+        KeyValuePair<string, float>[] boosts)
     {
-        float score = 0;
-        if (!content.IsEmpty && p.ContentWeight != 0)
-        {
-            var e = catalog.Content(row);
-            if (!e.IsEmpty) score += p.ContentWeight * TensorPrimitives.Dot(content, e);
-        }
-        if (!collab.IsEmpty && p.CollabWeight != 0)
-        {
-            var c = catalog.Collab(row);
-            if (!c.IsEmpty) score += p.CollabWeight * TensorPrimitives.Dot(collab, c);
-        }
+        float score = p.ContentWeight * Similarity(catalog, row, query.Content.Span, query.ContentScores.Span, content: true, p.ContentWeight)
+            + p.CollabWeight * Similarity(catalog, row, query.Collab.Span, query.CollabScores.Span, content: false, p.CollabWeight);
         foreach (var (field, w) in boosts)
             if (catalog.TryGetNumber(row, field, out double v)) score += w * (float)v;
         return score;
     }
 
-    private static ScoreParts Parts(IRankingCatalog catalog, int row, ReadOnlySpan<float> content, ReadOnlySpan<float> collab,
-        RankingParameters p, KeyValuePair<string, float>[] boosts)
+    /// <summary>query · item vector for one signal; 0 when either side is missing or the weight is 0.</summary>
+    private static float Similarity(IRankingCatalog catalog, int row, ReadOnlySpan<float> query, ReadOnlySpan<float> precomputed,
+        bool content, float weight)
     {
-        float contentPart = 0, collabPart = 0;
-        if (!content.IsEmpty && p.ContentWeight != 0 && !catalog.Content(row).IsEmpty)
-            contentPart = p.ContentWeight * TensorPrimitives.Dot(content, catalog.Content(row));
-        if (!collab.IsEmpty && p.CollabWeight != 0 && !catalog.Collab(row).IsEmpty)
-            collabPart = p.CollabWeight * TensorPrimitives.Dot(collab, catalog.Collab(row));
+        if (query.IsEmpty || weight == 0) return 0f;
+        var item = content ? catalog.Content(row) : catalog.Collab(row);
+        if (item.IsEmpty) return 0f;
+        return row < precomputed.Length ? precomputed[row] : TensorPrimitives.Dot(query, item);
+    }
+
+    private static ScoreParts Parts(IRankingCatalog catalog, int row, in RankingQuery query, RankingParameters p,
+        KeyValuePair<string, float>[] boosts)
+    {
+        float contentPart = p.ContentWeight * Similarity(catalog, row, query.Content.Span, query.ContentScores.Span, content: true, p.ContentWeight);
+        float collabPart = p.CollabWeight * Similarity(catalog, row, query.Collab.Span, query.CollabScores.Span, content: false, p.CollabWeight);
         var boostParts = new KeyValuePair<string, float>[boosts.Length];
         for (int b = 0; b < boosts.Length; b++)
             boostParts[b] = new(boosts[b].Key, catalog.TryGetNumber(row, boosts[b].Key, out double v) ? boosts[b].Value * (float)v : 0f);

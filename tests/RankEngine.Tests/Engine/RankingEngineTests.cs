@@ -164,5 +164,32 @@ public sealed class RankingEngineTests : IDisposable
         Assert.Equal(0.5, stats[0].Ctr, 9);
     }
 
+
+    [Fact]
+    public void BackendScoringFollowsInsertsUpdatesAndDeletes()
+    {
+        using var e = Open();
+        var rng = new Random(3);
+        float[] Vec() => new[] { (float)rng.NextDouble() - 0.5f, (float)rng.NextDouble() - 0.5f, (float)rng.NextDouble() - 0.5f };
+        e.AddItems(Enumerable.Range(0, 40).Select(i => Item("i" + i, Vec(), 0, "g")).ToArray());
+        e.RecordEvent("u", "i0", UserEventKind.Like);
+        e.Rank(new RankRequest { UserId = "u", K = 5 }); // first sync: full upload to the backend
+        // Incremental changes: appends, overwrites (including the liked item), a delete.
+        e.AddItems(Enumerable.Range(40, 7).Select(i => Item("i" + i, Vec(), 0, "g")).ToArray());
+        e.AddItems(new[] { Item("i3", Vec(), 0, "g"), Item("i0", new[] { 0f, 0f, 1f }, 0, "g") });
+        Assert.True(e.DeleteItem("i5"));
+        e.RecordEvent("u", "i1", UserEventKind.View); // rebuilds the profile from the current item vectors
+
+        var r = e.Rank(new RankRequest { UserId = "u", K = 50, CollabWeight = 0 });
+        Assert.True(e.TryGetUser("u", out var user));
+        var u = user!.Vectors["content"];
+        // Brute force over the store's current vectors.
+        var expected = Enumerable.Range(0, 47).Select(i => "i" + i).Where(id => id != "i5")
+            .Select(id => { e.TryGetItem(id, out var item); return (id, score: System.Numerics.Tensors.TensorPrimitives.Dot(u, item!.Vectors["content"])); })
+            .OrderByDescending(x => x.score).ThenBy(x => x.id, StringComparer.Ordinal).ToArray();
+        Assert.Equal(expected.Select(x => x.id), Ids(r));
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i].score, r.Items[i].Parts.Content, 5);
+    }
+
     public void Dispose() => _dir.Dispose();
 }
