@@ -164,6 +164,28 @@ public sealed class SimdOpParityTests : IDisposable
     }
 
     [Fact]
+    public unsafe void FusedExpAndSumMatchDoublePrecision()
+    {
+        // Every length hits the vector body and the scalar tail; values span the whole softmax range (x − max ≤ 0).
+        foreach (int n in new[] { 1, 7, 16, 33, 130 })
+        {
+            var x = new float[n];
+            for (int i = 0; i < n; i++) x[i] = -87f + 90f * i / Math.Max(1, n - 1);
+            var y = (float[])x.Clone();
+            float sum;
+            fixed (float* p = y) sum = VectorMath.ExpShiftedInPlace(p, n, 3f);
+            double expectedSum = 0;
+            for (int i = 0; i < n; i++)
+            {
+                double e = Math.Exp((double)(x[i] - 3f)); // the float argument our code sees
+                expectedSum += e;
+                Assert.True(Math.Abs(y[i] - e) <= 3e-7 * e + 1.2e-38, $"exp({x[i] - 3}) = {y[i]:g9}, exact {e:g9}");
+            }
+            Assert.True(Math.Abs(sum - expectedSum) <= 1e-6 * expectedSum, $"n={n}: sum {sum:g9} vs {expectedSum:g9}");
+        }
+    }
+
+    [Fact]
     public void GeluMatchesExactErfFormulation()
     {
         // Hand-checked anchors: GELU(0) = 0, GELU(1) = 0.8413447, GELU(-1) = -0.1586553, GELU(3) = 2.9959502.

@@ -83,6 +83,84 @@ internal static class VectorMath
 
     public static float Gelu(float x) => 0.5f * x * (1f + Erf(x * InvSqrt2));
 
+    // exp(x) = 2^n · e^r with n = round(x·log2 e), r = x − n·ln 2 (ln 2 split in two for accuracy) and e^r by the
+    // Cephes expf polynomial on |r| ≤ ln2/2: relative error ≈ 1e-7; inputs below −87.3 clamp to the smallest normal
+    // float (absolute error < 1.2e-38, nothing next to the softmax maximum's weight of 1).
+    private const float Log2E = 1.44269504088896341f, Ln2Hi = 0.693359375f, Ln2Lo = -2.12194440e-4f;
+    private const float E0 = 1.9875691500e-4f, E1 = 1.3981999507e-3f, E2 = 8.3334519073e-3f, E3 = 4.1665795894e-2f,
+        E4 = 1.6666665459e-1f, E5 = 5.0000001201e-1f;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Exp(Vector512<float> x)
+    {
+        x = Vector512.Max(Vector512.Min(x, Vector512.Create(88.3762626647949f)), Vector512.Create(-87.3365447504019f));
+        var n = Vector512.Round(x * Vector512.Create(Log2E));
+        var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Hi), x);
+        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Lo), r);
+        var p = Vector512.FusedMultiplyAdd(Vector512.Create(E0), r, Vector512.Create(E1));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(E2));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(E3));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(E4));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(E5));
+        var y = Vector512.FusedMultiplyAdd(p, r * r, r) + Vector512<float>.One;
+        var scale = Vector512.ShiftLeft(Vector512.ConvertToInt32(n) + Vector512.Create(127), 23).AsSingle();
+        return y * scale;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Exp(Vector256<float> x)
+    {
+        x = Vector256.Max(Vector256.Min(x, Vector256.Create(88.3762626647949f)), Vector256.Create(-87.3365447504019f));
+        var n = Vector256.Round(x * Vector256.Create(Log2E));
+        var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Hi), x);
+        r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Lo), r);
+        var p = Vector256.FusedMultiplyAdd(Vector256.Create(E0), r, Vector256.Create(E1));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(E2));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(E3));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(E4));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(E5));
+        var y = Vector256.FusedMultiplyAdd(p, r * r, r) + Vector256<float>.One;
+        var scale = Vector256.ShiftLeft(Vector256.ConvertToInt32(n) + Vector256.Create(127), 23).AsSingle();
+        return y * scale;
+    }
+
+    /// <summary>row[i] = exp(row[i] − shift) for i &lt; length; returns Σ row[i]. One pass (softmax numerator and denominator).</summary>
+    public static unsafe float ExpShiftedInPlace(float* row, int length, float shift)
+    {
+        int i = 0;
+        float sum = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var s = Vector512.Create(shift);
+            var acc = Vector512<float>.Zero;
+            for (; i + 16 <= length; i += 16)
+            {
+                var e = Exp(Vector512.Load(row + i) - s);
+                Vector512.Store(e, row + i);
+                acc += e;
+            }
+            sum = Vector512.Sum(acc);
+        }
+        else
+        {
+            var s = Vector256.Create(shift);
+            var acc = Vector256<float>.Zero;
+            for (; i + 8 <= length; i += 8)
+            {
+                var e = Exp(Vector256.Load(row + i) - s);
+                Vector256.Store(e, row + i);
+                acc += e;
+            }
+            sum = Vector256.Sum(acc);
+        }
+        for (; i < length; i++)
+        {
+            row[i] = MathF.Exp(row[i] - shift);
+            sum += row[i];
+        }
+        return sum;
+    }
+
     /// <summary>Applies an activation in place.</summary>
     public static unsafe void Apply(Activation activation, Span<float> values)
     {
