@@ -10,3 +10,4 @@ fi
 [ -f models/bert-base-uncased/vocab.txt ] || node tools/fetch-bert-vocab.mjs
 /usr/bin/python3 tools/make_bert_reference.py --size minilm --out models/minilm-random --onnx --vocab models/bert-base-uncased/vocab.txt
 ./rankengine convert --from safetensors models/minilm-random --out models/minilm-random.rem
+./rankengine convert --from safetensors models/minilm-random --dtype f16 --out models/minilm-random-f16.rem

@@ -18,6 +18,8 @@ internal static class EncoderSideBySide
         using var file = WeightFile.Open(Path.Combine(models, "minilm-random.rem"));
         using var backend = new SimdCpuBackend();
         using var encoder = new TransformerEncoder(file, backend);
+        using var fileF16 = WeightFile.Open(Path.Combine(models, "minilm-random-f16.rem"));
+        using var encoderF16 = new TransformerEncoder(fileF16, backend);
         var options = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
@@ -52,9 +54,16 @@ internal static class EncoderSideBySide
                 float maxDiff = 0;
                 for (int i = 0; i < ours.Length; i++) maxDiff = Math.Max(maxDiff, Math.Abs(ours[i] - ortHidden[i]));
                 Console.WriteLine($"batch {batch}×{len}: max |ours − ORT| over all hidden states = {maxDiff:g3}");
+                var half = encoderF16.Encode(input).Vectors;
+                var full = encoder.Encode(input).Vectors;
+                double worst = 1;
+                for (int b = 0; b < batch; b++)
+                    worst = Math.Min(worst, System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(half.AsSpan(b * 384, 384), full.AsSpan(b * 384, 384)));
+                Console.WriteLine($"batch {batch}×{len}: fp16-weight vectors vs fp32: worst cosine {worst:F6}");
             }
             SideBySide.Run($"encoder, MiniLM-sized, batch {batch} × {len} tokens", rounds, TimeSpan.FromSeconds(batch == 1 ? 0.3 : 1.0),
                 new SideBySide.Contender("ONNX Runtime CPU", () => { using var r = ort.Run(ortInputs); }, batch * len, "tokens/s"),
+                new SideBySide.Contender("RankEngine SIMD fp16 weights", () => encoderF16.Encode(input), batch * len, "tokens/s"),
                 new SideBySide.Contender("RankEngine SIMD", () => encoder.Encode(input), batch * len, "tokens/s"));
         }
     }

@@ -96,6 +96,8 @@ internal static unsafe class Gemm
         int k = b.InputSize, n = b.OutputSize, mr = MR;
         float* local = stackalloc float[8 * NR + 16];
         local = (float*)(((nint)local + 63) & ~(nint)63);
+        // fp16 panels: each K-block slice of a panel is widened once into this buffer and reused by every row block.
+        float* widened = b.IsHalf ? HalfScratch() : null;
         for (int pc = 0; pc < k; pc += KBlock)
         {
             int kc = Math.Min(KBlock, k - pc);
@@ -103,7 +105,17 @@ internal static unsafe class Gemm
             bool last = pc + kc == k;
             for (int p = p0; p < p1; p++)
             {
-                float* bp = b.Panel(p) + (long)pc * NR;
+                float* bp;
+                if (widened != null)
+                {
+                    System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(
+                        new ReadOnlySpan<Half>(b.PanelHalf(p) + (long)pc * NR, kc * NR), new Span<float>(widened, kc * NR));
+                    bp = widened;
+                }
+                else
+                {
+                    bp = b.Panel(p) + (long)pc * NR;
+                }
                 int col0 = p * NR, cols = Math.Min(NR, n - col0);
                 for (int i = m0; i < m1; i += mr)
                 {
@@ -127,6 +139,15 @@ internal static unsafe class Gemm
                 }
             }
         }
+    }
+
+    [ThreadStatic] private static nint t_halfScratch;
+
+    /// <summary>A per-thread, 64-byte aligned KBlock × 32 float buffer (kept for the thread's lifetime).</summary>
+    private static float* HalfScratch()
+    {
+        if (t_halfScratch == 0) t_halfScratch = (nint)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)(KBlock * NR * sizeof(float)), 64);
+        return (float*)t_halfScratch;
     }
 
     private static void CopyTile(float* src, int lds, float* dst, int ldd, int rows, int cols)

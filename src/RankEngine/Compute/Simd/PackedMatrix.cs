@@ -13,11 +13,14 @@ public sealed unsafe class PackedMatrix : IDeviceWeight
     /// <summary>Columns of the product per panel (two Vector512 or four Vector256).</summary>
     public const int PanelWidth = 32;
 
-    private float* _data;
+    private float* _data;   // fp32 panels, or null
+    private Half* _half;    // fp16 panels, or null
 
     public int Rows { get; }
     public int Columns { get; }
-    public TensorType StorageType => TensorType.F32;
+    /// <summary>F32, or F16 when the panels hold half floats (half the memory traffic; converted per K block in the GEMM).</summary>
+    public TensorType StorageType => _half != null ? TensorType.F16 : TensorType.F32;
+    public bool IsHalf => _half != null;
     /// <summary>N, the output width.</summary>
     public int OutputSize => Rows;
     /// <summary>K, the input width.</summary>
@@ -45,11 +48,40 @@ public sealed unsafe class PackedMatrix : IDeviceWeight
         }
     }
 
-    /// <summary>Start of panel <paramref name="panel"/> (K × 32 floats).</summary>
+    /// <summary>Packs a row-major [outputSize, inputSize] matrix of half floats, keeping them half (fp16 storage).</summary>
+    public PackedMatrix(ReadOnlySpan<Half> rowMajor, int outputSize, int inputSize)
+    {
+        if ((long)outputSize * inputSize != rowMajor.Length)
+            throw new ArgumentException($"matrix {outputSize}×{inputSize} needs {(long)outputSize * inputSize} values, got {rowMajor.Length}");
+        Rows = outputSize;
+        Columns = inputSize;
+        Panels = (outputSize + PanelWidth - 1) / PanelWidth;
+        long length = (long)Panels * inputSize * PanelWidth;
+        _half = (Half*)NativeMemory.AlignedAlloc((nuint)(length * sizeof(Half)), 64);
+        new Span<Half>(_half, checked((int)length)).Clear();
+        for (int n = 0; n < outputSize; n++)
+        {
+            int panel = n / PanelWidth, lane = n % PanelWidth;
+            var src = rowMajor.Slice(n * inputSize, inputSize);
+            Half* p = _half + (long)panel * inputSize * PanelWidth + lane;
+            for (int k = 0; k < inputSize; k++) p[(long)k * PanelWidth] = src[k];
+        }
+    }
+
+    /// <summary>Start of fp32 panel <paramref name="panel"/> (K × 32 floats).</summary>
     public float* Panel(int panel)
     {
-        ObjectDisposedException.ThrowIf(_data == null, this);
+        ObjectDisposedException.ThrowIf(_data == null && _half == null, this);
+        if (_data == null) throw new InvalidOperationException("this matrix stores fp16 panels: use PanelHalf");
         return _data + (long)panel * Columns * PanelWidth;
+    }
+
+    /// <summary>Start of fp16 panel <paramref name="panel"/> (K × 32 halves).</summary>
+    public Half* PanelHalf(int panel)
+    {
+        ObjectDisposedException.ThrowIf(_data == null && _half == null, this);
+        if (_half == null) throw new InvalidOperationException("this matrix stores fp32 panels: use Panel");
+        return _half + (long)panel * Columns * PanelWidth;
     }
 
     public void Dispose()
@@ -58,6 +90,11 @@ public sealed unsafe class PackedMatrix : IDeviceWeight
         {
             NativeMemory.AlignedFree(_data);
             _data = null;
+        }
+        if (_half != null)
+        {
+            NativeMemory.AlignedFree(_half);
+            _half = null;
         }
     }
 }

@@ -8,8 +8,8 @@ namespace RankEngine.Compute.Simd;
 
 /// <summary>
 /// The fast CPU backend: packed-panel GEMM with Vector512/Vector256 FMA micro-kernels and fused bias, activation and
-/// residual; vectorised LayerNorm, attention and pooling; all cores. fp16 and int8 weights are dequantised to fp32
-/// at load (compute is fp32). Scoring and top-k over a catalog live in SimdCpuBackend.Scoring.cs.
+/// residual; vectorised LayerNorm, attention and pooling; all cores. fp16 weight matrices stay fp16 in memory and are
+/// widened per K block inside the GEMM; int8 weights are dequantised to fp32 at load. Compute is fp32. Scoring and top-k over a catalog live in SimdCpuBackend.Scoring.cs.
 /// </summary>
 public sealed unsafe partial class SimdCpuBackend : IComputeBackend
 {
@@ -24,8 +24,11 @@ public sealed unsafe partial class SimdCpuBackend : IComputeBackend
     {
         if (role == WeightRole.MatMul)
         {
-            var values = tensor.ToFloat32();
-            return new PackedMatrix(values, tensor.Rows, tensor.Columns);
+            // fp16 matrices stay fp16 (half the bytes streamed per token: what bounds small batches); int8 and fp32
+            // become fp32 panels.
+            if (tensor.Type == TensorType.F16)
+                return new PackedMatrix(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Half>(tensor.Bytes), tensor.Rows, tensor.Columns);
+            return new PackedMatrix(tensor.ToFloat32(), tensor.Rows, tensor.Columns);
         }
         var t = new HostTensor(tensor.Rows, tensor.Columns);
         tensor.CopyTo(t.Span);
