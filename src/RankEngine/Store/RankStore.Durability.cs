@@ -10,7 +10,9 @@ public sealed partial class RankStore
     private static ReadOnlySpan<byte> CookieMagic => "RKCP"u8;
 
     private readonly object _checkpointMutex = new();
-    private Timer? _timer;
+    private readonly AutoResetEvent _checkpointSignal = new(false);
+    private Thread? _checkpointThread;
+    private bool _stopCheckpoints;
     private long _walReplayFrom;          // where replay would start now: the page of the last checkpoint's cut
     private long _writesSinceCheckpoint;  // writes (and replayed entries) not yet in a checkpoint
     private int _checkpointQueued;
@@ -66,7 +68,7 @@ public sealed partial class RankStore
             }
             try
             {
-                _kv.CompleteCheckpointAsync().AsTask().GetAwaiter().GetResult();
+                DriveCheckpointToCompletion();
             }
             catch
             {
@@ -78,6 +80,33 @@ public sealed partial class RankStore
             Volatile.Write(ref _walReplayFrom, WriteAheadLog.PageStart(walCut));
             CheckpointCount++;
             return true;
+        }
+    }
+
+    /// <summary>
+    /// Waits for the running checkpoint to finish by refreshing a session of our own until FASTER is back at REST.
+    /// The waiting thread never blocks on a task, so it holds no thread-pool continuation hostage; the checkpoint's
+    /// I/O completions only need a free pool thread.
+    /// </summary>
+    private void DriveCheckpointToCompletion()
+    {
+        var session = _sessions.TryTake(out var pooled) ? pooled : new StoreSession(_kv);
+        try
+        {
+            var spin = new SpinWait();
+            while (_kv.SystemState.Phase != Phase.REST)
+            {
+                session.Session.Refresh();
+                session.Session.CompletePending(wait: false);
+                spin.SpinOnce(sleep1Threshold: 20);
+            }
+        }
+        finally
+        {
+            if (_closed)
+                session.Dispose();
+            else
+                _sessions.Add(session);
         }
     }
 
@@ -98,7 +127,6 @@ public sealed partial class RankStore
             replayFrom = ReadCookie(_kv.RecoveredCommitCookie);
         }
 
-        // Entries from the cut's page on may repeat what the checkpoint holds; whole-value entries make that harmless.
         long replayStart = WriteAheadLog.PageStart(replayFrom);
         if (_wal.BeginAddress > Math.Max(replayStart, 64))
             throw new StoreCorruptException(
@@ -109,7 +137,7 @@ public sealed partial class RankStore
         long replayed;
         try
         {
-            replayed = _wal.Replay(replayStart, (op, key, value) => ApplyReplayed(session, op, key, value));
+            replayed = _wal.Replay(replayFrom, (op, key, value) => ApplyReplayed(session, op, key, value));
             session.Session.CompletePending(wait: true);
         }
         finally
@@ -174,37 +202,51 @@ public sealed partial class RankStore
         }
     }
 
+    /// <summary>
+    /// Background checkpoints run on one dedicated thread that wakes on the interval or when a writer signals that
+    /// the log has grown past <see cref="StoreOptions.CheckpointWalBytes"/>. A dedicated thread (not timer callbacks
+    /// on the thread pool) means checkpoints never overlap and never starve the pool that completes their I/O.
+    /// </summary>
     private void StartBackgroundCheckpoints()
     {
-        if (_options.CheckpointInterval is { } interval && interval > TimeSpan.Zero)
-            _timer = new Timer(_ => BackgroundCheckpoint(), null, interval, interval);
+        _checkpointThread = new Thread(CheckpointLoop) { IsBackground = true, Name = "RankStore checkpointer" };
+        _checkpointThread.Start();
     }
 
     private void StopBackgroundCheckpoints()
     {
-        if (_timer is { } timer)
+        Volatile.Write(ref _stopCheckpoints, true);
+        _checkpointSignal.Set();
+        _checkpointThread?.Join();
+        _checkpointSignal.Dispose();
+    }
+
+    private void CheckpointLoop()
+    {
+        var interval = _options.CheckpointInterval is { } i && i > TimeSpan.Zero ? i : Timeout.InfiniteTimeSpan;
+        while (true)
         {
-            using var done = new ManualResetEvent(false);
-            if (timer.Dispose(done))
-                done.WaitOne();
+            _checkpointSignal.WaitOne(interval);
+            if (Volatile.Read(ref _stopCheckpoints))
+                return;
+            BackgroundCheckpoint();
         }
     }
 
-    /// <summary>Called by writers: when the log has grown past the threshold, queue one background checkpoint.</summary>
+    /// <summary>Called by writers: when the log has grown past the threshold, wake the checkpointer (once).</summary>
     private void MaybeQueueCheckpoint(long walAddress)
     {
         if (walAddress - Volatile.Read(ref _walReplayFrom) < _options.CheckpointWalBytes)
             return;
         if (Interlocked.Exchange(ref _checkpointQueued, 1) == 0)
-            ThreadPool.UnsafeQueueUserWorkItem(_ => BackgroundCheckpoint(), null);
+            _checkpointSignal.Set();
     }
 
     private void BackgroundCheckpoint()
     {
         try
         {
-            if (Volatile.Read(ref _disposed) != 0)
-                return;
+            Volatile.Write(ref _checkpointQueued, 0);
             CheckpointCore(onlyIfWritten: true);
             if (_mirror.RowCount > 1024 && _mirror.TombstoneCount > _options.MirrorCompactionThreshold * _mirror.RowCount)
                 _mirror.Compact();
@@ -212,10 +254,6 @@ public sealed partial class RankStore
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             LastBackgroundError = e;
-        }
-        finally
-        {
-            Volatile.Write(ref _checkpointQueued, 0);
         }
     }
 }

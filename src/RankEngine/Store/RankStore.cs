@@ -70,6 +70,12 @@ public sealed partial class RankStore : IDisposable
     /// <summary>Number of items.</summary>
     public int ItemCount => _mirror.Count;
 
+    /// <summary>Write-ahead-log tail (tests use it to show that a rejected write logged nothing).</summary>
+    internal long WalTailAddress => _wal.TailAddress;
+
+    /// <summary>Write-ahead-log begin address (advances when a checkpoint truncates the log).</summary>
+    internal long WalBeginAddress => _wal.BeginAddress;
+
     /// <summary>What the last open recovered (for logs and tests).</summary>
     public RecoveryInfo Recovery { get; private set; } = new(false, 0, 0, TimeSpan.Zero);
 

@@ -133,10 +133,14 @@ internal sealed class WriteAheadLog : IDisposable
         _log.Commit(spinWait: true);
     }
 
-    /// <summary>Calls <paramref name="apply"/> for every committed entry from <paramref name="from"/> on, in log order; returns the count.</summary>
+    /// <summary>
+    /// Calls <paramref name="apply"/> for every committed entry at or after <paramref name="from"/>, in log order;
+    /// returns the count. The scan starts at the page holding <paramref name="from"/> (always an entry boundary) and
+    /// skips the entries before it.
+    /// </summary>
     public long Replay(long from, ReplayAction apply)
     {
-        long begin = Math.Max(from, _log.BeginAddress);
+        long begin = Math.Max(PageStart(from), _log.BeginAddress);
         long end = _log.TailAddress;
         if (begin >= end)
             return 0;
@@ -144,6 +148,8 @@ internal sealed class WriteAheadLog : IDisposable
         using var iterator = _log.Scan(begin, end);
         while (iterator.GetNext(out byte[] entry, out int length, out long address))
         {
+            if (address < from)
+                continue;
             var span = entry.AsSpan(0, length);
             if (length < EntryHeaderBytes || span[0] != EntryVersion)
                 throw new StoreCorruptException($"Write-ahead log entry at {address} in '{_directory}' has an unknown format (version byte {(length > 0 ? span[0] : -1)}).");
