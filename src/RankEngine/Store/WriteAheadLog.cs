@@ -80,22 +80,30 @@ internal sealed class WriteAheadLog : IDisposable
     /// <summary>Appends an entry (in memory) and returns its address; pass it to <see cref="WaitDurable"/> before acknowledging.</summary>
     public long Append(WalOp op, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
     {
-        int length = EntryHeaderBytes + key.Length + value.Length;
+        int length = EntryLength(key, value);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(length);
         try
         {
-            var entry = buffer.AsSpan(0, length);
-            entry[0] = EntryVersion;
-            entry[1] = (byte)op;
-            BinaryPrimitives.WriteUInt16LittleEndian(entry[2..], (ushort)key.Length);
-            key.CopyTo(entry[EntryHeaderBytes..]);
-            value.CopyTo(entry[(EntryHeaderBytes + key.Length)..]);
-            return _log.Enqueue(entry);
+            EncodeEntry(buffer, op, key, value);
+            return _log.Enqueue(buffer.AsSpan(0, length));
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    internal static int EntryLength(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) => EntryHeaderBytes + key.Length + value.Length;
+
+    /// <summary>Writes one entry (layout in the class remarks) and returns its length.</summary>
+    internal static int EncodeEntry(Span<byte> destination, WalOp op, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    {
+        destination[0] = EntryVersion;
+        destination[1] = (byte)op;
+        BinaryPrimitives.WriteUInt16LittleEndian(destination[2..], (ushort)key.Length);
+        key.CopyTo(destination[EntryHeaderBytes..]);
+        value.CopyTo(destination[(EntryHeaderBytes + key.Length)..]);
+        return EntryLength(key, value);
     }
 
     /// <summary>
