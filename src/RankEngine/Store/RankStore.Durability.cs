@@ -110,25 +110,16 @@ public sealed partial class RankStore
         }
     }
 
-    private void Recover(bool hasCheckpoint)
+    /// <summary>
+    /// Replays the write-ahead log from <paramref name="checkpointCut"/> (the recovered checkpoint's cookie; null:
+    /// no checkpoint, replay everything) and builds the catalog mirror. The KV is already recovered.
+    /// </summary>
+    private void Recover(long? checkpointCut, bool discardedCheckpoint)
     {
         var clock = Stopwatch.StartNew();
-        long replayFrom = 0;
-        if (hasCheckpoint)
-        {
-            try
-            {
-                _kv.Recover();
-            }
-            catch (FasterException e)
-            {
-                throw new StoreCorruptException($"The FASTER checkpoint in '{Path.Combine(_directory, "checkpoints")}' cannot be recovered: {e.Message}", e);
-            }
-            replayFrom = ReadCookie(_kv.RecoveredCommitCookie);
-        }
-
+        long replayFrom = checkpointCut ?? 0;
         long replayStart = WriteAheadLog.PageStart(replayFrom);
-        if (_wal.BeginAddress > Math.Max(replayStart, 64))
+        if (_wal.BeginAddress > Math.Max(replayStart, WriteAheadLog.FirstAddress))
             throw new StoreCorruptException(
                 $"The write-ahead log in '{_directory}' starts at {_wal.BeginAddress}, after the point the recovered checkpoint covers ({replayFrom}); " +
                 "writes in between would be lost, so the store refuses to open. Restore the newer checkpoint files.");
@@ -147,7 +138,7 @@ public sealed partial class RankStore
         BuildMirror();
         _walReplayFrom = replayStart;
         _writesSinceCheckpoint = replayed;
-        Recovery = new RecoveryInfo(hasCheckpoint, replayed, _mirror.Count, clock.Elapsed);
+        Recovery = new RecoveryInfo(checkpointCut.HasValue, replayed, _mirror.Count, clock.Elapsed, discardedCheckpoint);
     }
 
     private static long ReadCookie(byte[]? cookie)
@@ -181,9 +172,19 @@ public sealed partial class RankStore
         }
     }
 
-    private void BuildMirror()
+    private void BuildMirror() => FillMirror(_mirror);
+
+    /// <summary>Builds a fresh mirror from the store, as open does (benchmarks time this).</summary>
+    internal CatalogMirror BuildCatalogMirrorForBenchmark()
     {
-        _mirror.EnsureCapacity((int)Math.Min(int.MaxValue / 2, Math.Max(1024, _kv.EntryCount)));
+        var mirror = new CatalogMirror(_schema, _options.MirrorFp16);
+        FillMirror(mirror);
+        return mirror;
+    }
+
+    private void FillMirror(CatalogMirror mirror)
+    {
+        mirror.EnsureCapacity((int)Math.Min(int.MaxValue / 2, Math.Max(1024, _kv.EntryCount)));
         var session = RentSession();
         try
         {
@@ -193,7 +194,7 @@ public sealed partial class RankStore
                 var keySpan = iterator.GetKey().AsReadOnlySpan();
                 if (keySpan.Length < 2 || keySpan[0] != (byte)RecordKind.Item)
                     continue;
-                _mirror.Upsert(StoreKeys.DecodeId(keySpan), iterator.GetValue().AsReadOnlySpan());
+                mirror.Upsert(StoreKeys.DecodeId(keySpan), iterator.GetValue().AsReadOnlySpan());
             }
         }
         finally

@@ -27,7 +27,10 @@ internal sealed class WriteAheadLog : IDisposable
 {
     public const byte EntryVersion = 1;
     private const int EntryHeaderBytes = 4;
-    public const int PageSizeBits = 22; // 4 MiB pages hold the largest entry (StoreLimits.MaxEncodedRecordBytes + key).
+    public const int PageSizeBits = 22;
+
+    /// <summary>Begin address of a FasterLog that was never truncated (FASTER's first valid address).</summary>
+    public const long FirstAddress = 64; // 4 MiB pages hold the largest entry (StoreLimits.MaxEncodedRecordBytes + key).
 
     private readonly IDevice _device;
     private readonly FasterLog _log;

@@ -131,6 +131,63 @@ public class StoreRecoveryTests
         }
     }
 
+    private static void FakeIncompleteCheckpoint(string directory)
+    {
+        // What a kill in the middle of a checkpoint can leave: an index checkpoint without a log checkpoint.
+        string index = Path.Combine(directory, "checkpoints", "index-checkpoints", Guid.NewGuid().ToString());
+        Directory.CreateDirectory(index);
+        File.WriteAllBytes(Path.Combine(index, "info.dat.0"), new byte[512]);
+    }
+
+    [Fact]
+    public void Incomplete_first_checkpoint_is_dropped_and_the_complete_log_replayed()
+    {
+        using var dir = new TempDirectory();
+        using (var store = RankStore.Open(NoFinalCheckpoint(dir.Path)))
+        {
+            Assert.Equal(64, store.WalBeginAddress); // a never-truncated log starts at FASTER's first address
+            for (int i = 0; i < 30; i++)
+                store.UpsertItem(StoreTestKit.Item("i" + i));
+        }
+        FakeIncompleteCheckpoint(dir.Path);
+        using (var store = RankStore.Open(StoreTestKit.Options(dir.Path)))
+        {
+            Assert.True(store.Recovery.DiscardedIncompleteCheckpoint);
+            Assert.False(store.Recovery.FromCheckpoint);
+            Assert.Equal(30, store.Recovery.ReplayedEntries);
+            AssertItems(store, Enumerable.Range(0, 30).Select(i => "i" + i), [], id => StoreTestKit.Item(id));
+        }
+        using (var store = RankStore.Open(StoreTestKit.Options(dir.Path)))
+        {
+            Assert.True(store.Recovery.FromCheckpoint);
+            Assert.Equal(30, store.ItemCount);
+        }
+    }
+
+    [Fact]
+    public void Unusable_checkpoint_after_log_truncation_is_refused_not_silently_lost()
+    {
+        using var dir = new TempDirectory();
+        using (var store = RankStore.Open(NoFinalCheckpoint(dir.Path)))
+        {
+            var bigText = new string('x', 60_000);
+            for (int i = 0; i < 100; i++) // ≈6 MB of log, so the checkpoint truncates a whole page
+            {
+                var item = StoreTestKit.Item("i" + i);
+                item.Text = bigText;
+                store.UpsertItem(item);
+            }
+            store.Checkpoint();
+            Assert.True(store.WalBeginAddress > 64);
+            store.UpsertItem(StoreTestKit.Item("after"));
+        }
+        Directory.Delete(Path.Combine(dir.Path, "checkpoints"), recursive: true);
+        FakeIncompleteCheckpoint(dir.Path);
+        var e = Assert.Throws<StoreCorruptException>(() => RankStore.Open(StoreTestKit.Options(dir.Path)));
+        Assert.Contains("cannot be recovered", e.Message);
+        Assert.Contains("truncated", e.Message);
+    }
+
     [Fact]
     public void Checkpoints_truncate_the_log()
     {
@@ -161,7 +218,7 @@ public class StoreRecoveryTests
             LogMemoryBytes = 16L << 20,
             ExpectedRecords = 1024,
             CheckpointInterval = timer ? TimeSpan.FromMilliseconds(50) : null,
-            CheckpointWalBytes = logSize ? 16 * 1024 : long.MaxValue,
+            CheckpointWalBytes = logSize ? 4 * 1024 : long.MaxValue,
         };
         using var store = RankStore.Open(options);
         for (int i = 0; i < 100; i++)
