@@ -182,24 +182,31 @@ public sealed partial class RankStore
         return mirror;
     }
 
+    /// <summary>
+    /// Fills a mirror with every live item by scanning the FASTER log in address order and applying each item
+    /// record (upsert, or remove for a tombstone). A key's newer record is always at a higher address (updates that
+    /// cannot happen in place append at the tail; in-place updates change the newest record), so the last record seen
+    /// per key is its current state. Records FASTER marks as skippable (invalid, or sealed and superseded) are
+    /// skipped. One sequential pass; FASTER's distinct-key Iterate() keeps a temporary store and was ~15× slower at 1M items.
+    /// </summary>
     private void FillMirror(CatalogMirror mirror)
     {
+        // Room for every key FASTER's index knows (items and users) up front: no regrowth during the pass.
         mirror.EnsureCapacity((int)Math.Min(int.MaxValue / 2, Math.Max(1024, _kv.EntryCount)));
-        var session = RentSession();
-        try
+        var log = _kv.Log;
+        using var iterator = log.Scan(log.BeginAddress, log.TailAddress);
+        while (iterator.GetNext(out RecordInfo info))
         {
-            using var iterator = session.Session.Iterate();
-            while (iterator.GetNext(out _))
-            {
-                var keySpan = iterator.GetKey().AsReadOnlySpan();
-                if (keySpan.Length < 2 || keySpan[0] != (byte)RecordKind.Item)
-                    continue;
-                mirror.Upsert(StoreKeys.DecodeId(keySpan), iterator.GetValue().AsReadOnlySpan());
-            }
-        }
-        finally
-        {
-            ReturnSession(session);
+            if (info.SkipOnScan)
+                continue;
+            var keySpan = iterator.GetKey().AsReadOnlySpan();
+            if (keySpan.Length < 2 || keySpan[0] != (byte)RecordKind.Item)
+                continue;
+            string id = StoreKeys.DecodeId(keySpan);
+            if (info.Tombstone)
+                mirror.Remove(id);
+            else
+                mirror.Upsert(id, iterator.GetValue().AsReadOnlySpan());
         }
     }
 

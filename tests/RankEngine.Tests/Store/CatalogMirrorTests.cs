@@ -206,4 +206,20 @@ public class CatalogMirrorTests
         store.UpsertItems(batch);
         AssertMirrorMatches(store, model);
     }
+
+    [Fact]
+    public void Writing_while_holding_a_view_on_the_same_thread_is_refused_before_anything_changes()
+    {
+        using var dir = new TempDirectory();
+        using var store = RankStore.Open(StoreTestKit.Options(dir.Path));
+        store.UpsertItem(StoreTestKit.Item("a"));
+        using (store.Catalog.EnterRead())
+        {
+            Assert.Throws<InvalidOperationException>(() => store.UpsertItem(StoreTestKit.Item("b")));
+            Assert.Throws<InvalidOperationException>(() => store.DeleteItem("a"));
+        }
+        Assert.False(store.ContainsItem("b"));
+        Assert.True(store.ContainsItem("a"));
+        Assert.Equal(1, store.Catalog.Count);
+    }
 }
