@@ -208,7 +208,7 @@ public sealed class CatalogMirror
             if (!_rowById.TryGetValue(id, out int row))
             {
                 if (_rowCount == _capacity)
-                    Grow(_capacity * 2);
+                    Grow(_capacity + Math.Max(InitialCapacity, _capacity / 2));
                 row = _rowCount++;
                 _rowById.Add(id, row);
                 _ids[row] = id;

@@ -191,8 +191,10 @@ public sealed partial class RankStore
     /// </summary>
     private void FillMirror(CatalogMirror mirror)
     {
-        // Room for every key FASTER's index knows (items and users) up front: no regrowth during the pass.
-        mirror.EnsureCapacity((int)Math.Min(int.MaxValue / 2, Math.Max(1024, _kv.EntryCount)));
+        // Room for every key up front so the pass never regrows: FASTER's index entry count (items and users)
+        // undercounts keys slightly (keys sharing a bucket and tag share an entry), hence the margin.
+        long entries = _kv.EntryCount;
+        mirror.EnsureCapacity((int)Math.Min(int.MaxValue / 2, Math.Max(1024, entries + entries / 16)));
         var log = _kv.Log;
         using var iterator = log.Scan(log.BeginAddress, log.TailAddress);
         while (iterator.GetNext(out RecordInfo info))
