@@ -11,6 +11,7 @@ namespace RankEngine.Bench;
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- scoring [rows] [rounds]   score + top-k vs FAISS IndexFlatIP
 /// BenchmarkDotNet suites (per-op detail, allocations):
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- --filter '*Encoder*'
+///   dotnet run -c Release --project bench/RankEngine.Bench -- --filter '*Store*' --job short
 /// </summary>
 public static class Program
 {

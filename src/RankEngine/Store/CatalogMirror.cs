@@ -175,6 +175,16 @@ public sealed class CatalogMirror
         }
     }
 
+    /// <summary>
+    /// Throws when the calling thread holds a <see cref="CatalogView"/>: a write would have to update the mirror
+    /// under its exclusive lock and would deadlock (or, with a non-recursive lock, fail half-way).
+    /// </summary>
+    internal void ThrowIfReadHeldByCurrentThread()
+    {
+        if (_lock.IsReadLockHeld)
+            throw new InvalidOperationException("This thread holds a CatalogMirror view (EnterRead); dispose it before writing to the store.");
+    }
+
     /// <summary>Reserves room for <paramref name="rows"/> rows (used before the start-up build).</summary>
     internal void EnsureCapacity(int rows)
     {
@@ -198,7 +208,7 @@ public sealed class CatalogMirror
             if (!_rowById.TryGetValue(id, out int row))
             {
                 if (_rowCount == _capacity)
-                    Grow(_capacity * 2);
+                    Grow(_capacity + Math.Max(InitialCapacity, _capacity / 2));
                 row = _rowCount++;
                 _rowById.Add(id, row);
                 _ids[row] = id;

@@ -10,7 +10,9 @@ public sealed partial class RankStore
     private static ReadOnlySpan<byte> CookieMagic => "RKCP"u8;
 
     private readonly object _checkpointMutex = new();
-    private Timer? _timer;
+    private readonly AutoResetEvent _checkpointSignal = new(false);
+    private Thread? _checkpointThread;
+    private bool _stopCheckpoints;
     private long _walReplayFrom;          // where replay would start now: the page of the last checkpoint's cut
     private long _writesSinceCheckpoint;  // writes (and replayed entries) not yet in a checkpoint
     private int _checkpointQueued;
@@ -66,7 +68,7 @@ public sealed partial class RankStore
             }
             try
             {
-                _kv.CompleteCheckpointAsync().AsTask().GetAwaiter().GetResult();
+                DriveCheckpointToCompletion();
             }
             catch
             {
@@ -81,26 +83,43 @@ public sealed partial class RankStore
         }
     }
 
-    private void Recover(bool hasCheckpoint)
+    /// <summary>
+    /// Waits for the running checkpoint to finish by refreshing a session of our own until FASTER is back at REST.
+    /// The waiting thread never blocks on a task, so it holds no thread-pool continuation hostage; the checkpoint's
+    /// I/O completions only need a free pool thread.
+    /// </summary>
+    private void DriveCheckpointToCompletion()
+    {
+        var session = _sessions.TryTake(out var pooled) ? pooled : new StoreSession(_kv);
+        try
+        {
+            var spin = new SpinWait();
+            while (_kv.SystemState.Phase != Phase.REST)
+            {
+                session.Session.Refresh();
+                session.Session.CompletePending(wait: false);
+                spin.SpinOnce(sleep1Threshold: 20);
+            }
+        }
+        finally
+        {
+            if (_closed)
+                session.Dispose();
+            else
+                _sessions.Add(session);
+        }
+    }
+
+    /// <summary>
+    /// Replays the write-ahead log from <paramref name="checkpointCut"/> (the recovered checkpoint's cookie; null:
+    /// no checkpoint, replay everything) and builds the catalog mirror. The KV is already recovered.
+    /// </summary>
+    private void Recover(long? checkpointCut, bool discardedCheckpoint)
     {
         var clock = Stopwatch.StartNew();
-        long replayFrom = 0;
-        if (hasCheckpoint)
-        {
-            try
-            {
-                _kv.Recover();
-            }
-            catch (FasterException e)
-            {
-                throw new StoreCorruptException($"The FASTER checkpoint in '{Path.Combine(_directory, "checkpoints")}' cannot be recovered: {e.Message}", e);
-            }
-            replayFrom = ReadCookie(_kv.RecoveredCommitCookie);
-        }
-
-        // Entries from the cut's page on may repeat what the checkpoint holds; whole-value entries make that harmless.
+        long replayFrom = checkpointCut ?? 0;
         long replayStart = WriteAheadLog.PageStart(replayFrom);
-        if (_wal.BeginAddress > Math.Max(replayStart, 64))
+        if (_wal.BeginAddress > Math.Max(replayStart, WriteAheadLog.FirstAddress))
             throw new StoreCorruptException(
                 $"The write-ahead log in '{_directory}' starts at {_wal.BeginAddress}, after the point the recovered checkpoint covers ({replayFrom}); " +
                 "writes in between would be lost, so the store refuses to open. Restore the newer checkpoint files.");
@@ -109,7 +128,7 @@ public sealed partial class RankStore
         long replayed;
         try
         {
-            replayed = _wal.Replay(replayStart, (op, key, value) => ApplyReplayed(session, op, key, value));
+            replayed = _wal.Replay(replayFrom, (op, key, value) => ApplyReplayed(session, op, key, value));
             session.Session.CompletePending(wait: true);
         }
         finally
@@ -119,7 +138,7 @@ public sealed partial class RankStore
         BuildMirror();
         _walReplayFrom = replayStart;
         _writesSinceCheckpoint = replayed;
-        Recovery = new RecoveryInfo(hasCheckpoint, replayed, _mirror.Count, clock.Elapsed);
+        Recovery = new RecoveryInfo(checkpointCut.HasValue, replayed, _mirror.Count, clock.Elapsed, discardedCheckpoint);
     }
 
     private static long ReadCookie(byte[]? cookie)
@@ -153,58 +172,91 @@ public sealed partial class RankStore
         }
     }
 
-    private void BuildMirror()
+    private void BuildMirror() => FillMirror(_mirror);
+
+    /// <summary>Builds a fresh mirror from the store, as open does (benchmarks time this).</summary>
+    internal CatalogMirror BuildCatalogMirrorForBenchmark()
     {
-        _mirror.EnsureCapacity((int)Math.Min(int.MaxValue / 2, Math.Max(1024, _kv.EntryCount)));
-        var session = RentSession();
-        try
+        var mirror = new CatalogMirror(_schema, _options.MirrorFp16);
+        FillMirror(mirror);
+        return mirror;
+    }
+
+    /// <summary>
+    /// Fills a mirror with every live item by scanning the FASTER log in address order and applying each item
+    /// record (upsert, or remove for a tombstone). A key's newer record is always at a higher address (updates that
+    /// cannot happen in place append at the tail; in-place updates change the newest record), so the last record seen
+    /// per key is its current state. Records FASTER marks as skippable (invalid, or sealed and superseded) are
+    /// skipped. One sequential pass; FASTER's distinct-key Iterate() keeps a temporary store and was ~15× slower at 1M items.
+    /// </summary>
+    private void FillMirror(CatalogMirror mirror)
+    {
+        // Room for every key up front so the pass never regrows: FASTER's index entry count (items and users)
+        // undercounts keys slightly (keys sharing a bucket and tag share an entry), hence the margin.
+        long entries = _kv.EntryCount;
+        mirror.EnsureCapacity((int)Math.Min(int.MaxValue / 2, Math.Max(1024, entries + entries / 16)));
+        var log = _kv.Log;
+        using var iterator = log.Scan(log.BeginAddress, log.TailAddress);
+        while (iterator.GetNext(out RecordInfo info))
         {
-            using var iterator = session.Session.Iterate();
-            while (iterator.GetNext(out _))
-            {
-                var keySpan = iterator.GetKey().AsReadOnlySpan();
-                if (keySpan.Length < 2 || keySpan[0] != (byte)RecordKind.Item)
-                    continue;
-                _mirror.Upsert(StoreKeys.DecodeId(keySpan), iterator.GetValue().AsReadOnlySpan());
-            }
-        }
-        finally
-        {
-            ReturnSession(session);
+            if (info.SkipOnScan)
+                continue;
+            var keySpan = iterator.GetKey().AsReadOnlySpan();
+            if (keySpan.Length < 2 || keySpan[0] != (byte)RecordKind.Item)
+                continue;
+            string id = StoreKeys.DecodeId(keySpan);
+            if (info.Tombstone)
+                mirror.Remove(id);
+            else
+                mirror.Upsert(id, iterator.GetValue().AsReadOnlySpan());
         }
     }
 
+    /// <summary>
+    /// Background checkpoints run on one dedicated thread that wakes on the interval or when a writer signals that
+    /// the log has grown past <see cref="StoreOptions.CheckpointWalBytes"/>. A dedicated thread (not timer callbacks
+    /// on the thread pool) means checkpoints never overlap and never starve the pool that completes their I/O.
+    /// </summary>
     private void StartBackgroundCheckpoints()
     {
-        if (_options.CheckpointInterval is { } interval && interval > TimeSpan.Zero)
-            _timer = new Timer(_ => BackgroundCheckpoint(), null, interval, interval);
+        _checkpointThread = new Thread(CheckpointLoop) { IsBackground = true, Name = "RankStore checkpointer" };
+        _checkpointThread.Start();
     }
 
     private void StopBackgroundCheckpoints()
     {
-        if (_timer is { } timer)
+        Volatile.Write(ref _stopCheckpoints, true);
+        _checkpointSignal.Set();
+        _checkpointThread?.Join();
+        _checkpointSignal.Dispose();
+    }
+
+    private void CheckpointLoop()
+    {
+        var interval = _options.CheckpointInterval is { } i && i > TimeSpan.Zero ? i : Timeout.InfiniteTimeSpan;
+        while (true)
         {
-            using var done = new ManualResetEvent(false);
-            if (timer.Dispose(done))
-                done.WaitOne();
+            _checkpointSignal.WaitOne(interval);
+            if (Volatile.Read(ref _stopCheckpoints))
+                return;
+            BackgroundCheckpoint();
         }
     }
 
-    /// <summary>Called by writers: when the log has grown past the threshold, queue one background checkpoint.</summary>
+    /// <summary>Called by writers: when the log has grown past the threshold, wake the checkpointer (once).</summary>
     private void MaybeQueueCheckpoint(long walAddress)
     {
         if (walAddress - Volatile.Read(ref _walReplayFrom) < _options.CheckpointWalBytes)
             return;
         if (Interlocked.Exchange(ref _checkpointQueued, 1) == 0)
-            ThreadPool.UnsafeQueueUserWorkItem(_ => BackgroundCheckpoint(), null);
+            _checkpointSignal.Set();
     }
 
     private void BackgroundCheckpoint()
     {
         try
         {
-            if (Volatile.Read(ref _disposed) != 0)
-                return;
+            Volatile.Write(ref _checkpointQueued, 0);
             CheckpointCore(onlyIfWritten: true);
             if (_mirror.RowCount > 1024 && _mirror.TombstoneCount > _options.MirrorCompactionThreshold * _mirror.RowCount)
                 _mirror.Compact();
@@ -212,10 +264,6 @@ public sealed partial class RankStore
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             LastBackgroundError = e;
-        }
-        finally
-        {
-            Volatile.Write(ref _checkpointQueued, 0);
         }
     }
 }

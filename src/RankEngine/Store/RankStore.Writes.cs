@@ -16,6 +16,7 @@ public sealed partial class RankStore
     private long ApplyPut(StoreSession session, int keyLength, WalOp op, string id, byte[] value, int valueLength)
     {
         long address;
+        _mirror.ThrowIfReadHeldByCurrentThread();
         _gate.EnterReadLock();
         try
         {
@@ -53,6 +54,7 @@ public sealed partial class RankStore
     {
         var keySpan = session.KeyScratch.AsSpan(0, keyLength);
         long address;
+        _mirror.ThrowIfReadHeldByCurrentThread();
         _gate.EnterReadLock();
         try
         {

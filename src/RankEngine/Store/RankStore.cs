@@ -70,6 +70,12 @@ public sealed partial class RankStore : IDisposable
     /// <summary>Number of items.</summary>
     public int ItemCount => _mirror.Count;
 
+    /// <summary>Write-ahead-log tail (tests use it to show that a rejected write logged nothing).</summary>
+    internal long WalTailAddress => _wal.TailAddress;
+
+    /// <summary>Write-ahead-log begin address (advances when a checkpoint truncates the log).</summary>
+    internal long WalBeginAddress => _wal.BeginAddress;
+
     /// <summary>What the last open recovered (for logs and tests).</summary>
     public RecoveryInfo Recovery { get; private set; } = new(false, 0, 0, TimeSpan.Zero);
 
@@ -102,27 +108,45 @@ public sealed partial class RankStore : IDisposable
         try
         {
             CheckOrWriteSchema(directory, options.Schema);
-            string checkpointDirectory = Path.Combine(directory, "checkpoints");
-            bool hasCheckpoint = HasCheckpoint(checkpointDirectory);
-            string kvDirectory = Path.Combine(directory, "kv");
-            if (!hasCheckpoint && Directory.Exists(kvDirectory))
-                Directory.Delete(kvDirectory, recursive: true); // log pages of a run that never checkpointed: the WAL has it all
-            Directory.CreateDirectory(kvDirectory);
-            kvDevice = Devices.CreateLogDevice(Path.Combine(kvDirectory, "hlog.log"), recoverDevice: true);
-            kv = new FasterKV<SpanByte, SpanByte>(new FasterKVSettings<SpanByte, SpanByte>
-            {
-                IndexSize = IndexBytes(options.ExpectedRecords),
-                LogDevice = kvDevice,
-                PageSize = 1L << WriteAheadLog.PageSizeBits,
-                SegmentSize = 1L << 30,
-                MemorySize = PowerOfTwoAtMost(options.LogMemoryBytes),
-                CheckpointDir = checkpointDirectory,
-                RemoveOutdatedCheckpoints = true,
-                TryRecoverLatest = false,
-            });
             wal = new WriteAheadLog(Path.Combine(directory, "wal"));
+            // Until the first checkpoint completes the log is never truncated, so it alone holds every write.
+            bool walHoldsEverything = wal.BeginAddress <= WriteAheadLog.FirstAddress;
+
+            string checkpointDirectory = Path.Combine(directory, "checkpoints");
+            string kvDirectory = Path.Combine(directory, "kv");
+            long? checkpointCut = null;
+            bool discarded = false;
+            if (!HasCheckpoint(checkpointDirectory))
+            {
+                DeleteDirectory(kvDirectory); // log pages of a run that never checkpointed: the WAL has it all
+                (kvDevice, kv) = CreateKv(options, kvDirectory, checkpointDirectory);
+            }
+            else
+            {
+                (kvDevice, kv) = CreateKv(options, kvDirectory, checkpointDirectory);
+                try
+                {
+                    kv.Recover();
+                    checkpointCut = ReadCookie(kv.RecoveredCommitCookie);
+                }
+                catch (Exception e) when (e is FasterException or StoreCorruptException or IOException)
+                {
+                    if (!walHoldsEverything)
+                        throw new StoreCorruptException(
+                            $"The FASTER checkpoint in '{checkpointDirectory}' cannot be recovered ({e.Message}) and the write-ahead log was already truncated after an earlier checkpoint, " +
+                            "so the store cannot be rebuilt without losing writes. Restore the checkpoint files.", e);
+                    // A process killed during the first checkpoint leaves an incomplete one: drop it and rebuild
+                    // everything from the log, which was never truncated.
+                    kv.Dispose();
+                    kvDevice.Dispose();
+                    DeleteDirectory(checkpointDirectory);
+                    DeleteDirectory(kvDirectory);
+                    (kvDevice, kv) = CreateKv(options, kvDirectory, checkpointDirectory);
+                    discarded = true;
+                }
+            }
             var store = new RankStore(options, options.Schema, directory, directoryLock, kvDevice, kv, wal);
-            store.Recover(hasCheckpoint);
+            store.Recover(checkpointCut, discarded);
             store.StartBackgroundCheckpoints();
             return store;
         }
@@ -134,6 +158,38 @@ public sealed partial class RankStore : IDisposable
             directoryLock.Dispose();
             throw;
         }
+    }
+
+    private static (IDevice Device, FasterKV<SpanByte, SpanByte> Kv) CreateKv(StoreOptions options, string kvDirectory, string checkpointDirectory)
+    {
+        Directory.CreateDirectory(kvDirectory);
+        var device = Devices.CreateLogDevice(Path.Combine(kvDirectory, "hlog.log"), recoverDevice: true);
+        try
+        {
+            var kv = new FasterKV<SpanByte, SpanByte>(new FasterKVSettings<SpanByte, SpanByte>
+            {
+                IndexSize = IndexBytes(options.ExpectedRecords),
+                LogDevice = device,
+                PageSize = 1L << WriteAheadLog.PageSizeBits,
+                SegmentSize = 1L << 30,
+                MemorySize = PowerOfTwoAtMost(options.LogMemoryBytes),
+                CheckpointDir = checkpointDirectory,
+                RemoveOutdatedCheckpoints = true,
+                TryRecoverLatest = false,
+            });
+            return (device, kv);
+        }
+        catch
+        {
+            device.Dispose();
+            throw;
+        }
+    }
+
+    private static void DeleteDirectory(string path)
+    {
+        if (Directory.Exists(path))
+            Directory.Delete(path, recursive: true);
     }
 
     /// <summary>
@@ -256,4 +312,5 @@ public sealed partial class RankStore : IDisposable
 /// <param name="ReplayedEntries">Write-ahead-log entries replayed after it.</param>
 /// <param name="Items">Items in the catalog after recovery.</param>
 /// <param name="Elapsed">Time from open to ready.</param>
-public sealed record RecoveryInfo(bool FromCheckpoint, long ReplayedEntries, int Items, TimeSpan Elapsed);
+/// <param name="DiscardedIncompleteCheckpoint">An unusable checkpoint (a crash during the first checkpoint) was dropped and the store rebuilt from the complete log.</param>
+public sealed record RecoveryInfo(bool FromCheckpoint, long ReplayedEntries, int Items, TimeSpan Elapsed, bool DiscardedIncompleteCheckpoint = false);

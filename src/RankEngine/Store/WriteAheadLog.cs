@@ -27,7 +27,10 @@ internal sealed class WriteAheadLog : IDisposable
 {
     public const byte EntryVersion = 1;
     private const int EntryHeaderBytes = 4;
-    public const int PageSizeBits = 22; // 4 MiB pages hold the largest entry (StoreLimits.MaxEncodedRecordBytes + key).
+    public const int PageSizeBits = 22;
+
+    /// <summary>Begin address of a FasterLog that was never truncated (FASTER's first valid address).</summary>
+    public const long FirstAddress = 64; // 4 MiB pages hold the largest entry (StoreLimits.MaxEncodedRecordBytes + key).
 
     private readonly IDevice _device;
     private readonly FasterLog _log;
@@ -80,22 +83,30 @@ internal sealed class WriteAheadLog : IDisposable
     /// <summary>Appends an entry (in memory) and returns its address; pass it to <see cref="WaitDurable"/> before acknowledging.</summary>
     public long Append(WalOp op, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
     {
-        int length = EntryHeaderBytes + key.Length + value.Length;
+        int length = EntryLength(key, value);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(length);
         try
         {
-            var entry = buffer.AsSpan(0, length);
-            entry[0] = EntryVersion;
-            entry[1] = (byte)op;
-            BinaryPrimitives.WriteUInt16LittleEndian(entry[2..], (ushort)key.Length);
-            key.CopyTo(entry[EntryHeaderBytes..]);
-            value.CopyTo(entry[(EntryHeaderBytes + key.Length)..]);
-            return _log.Enqueue(entry);
+            EncodeEntry(buffer, op, key, value);
+            return _log.Enqueue(buffer.AsSpan(0, length));
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    internal static int EntryLength(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) => EntryHeaderBytes + key.Length + value.Length;
+
+    /// <summary>Writes one entry (layout in the class remarks) and returns its length.</summary>
+    internal static int EncodeEntry(Span<byte> destination, WalOp op, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    {
+        destination[0] = EntryVersion;
+        destination[1] = (byte)op;
+        BinaryPrimitives.WriteUInt16LittleEndian(destination[2..], (ushort)key.Length);
+        key.CopyTo(destination[EntryHeaderBytes..]);
+        value.CopyTo(destination[(EntryHeaderBytes + key.Length)..]);
+        return EntryLength(key, value);
     }
 
     /// <summary>
@@ -133,10 +144,14 @@ internal sealed class WriteAheadLog : IDisposable
         _log.Commit(spinWait: true);
     }
 
-    /// <summary>Calls <paramref name="apply"/> for every committed entry from <paramref name="from"/> on, in log order; returns the count.</summary>
+    /// <summary>
+    /// Calls <paramref name="apply"/> for every committed entry at or after <paramref name="from"/>, in log order;
+    /// returns the count. The scan starts at the page holding <paramref name="from"/> (always an entry boundary) and
+    /// skips the entries before it.
+    /// </summary>
     public long Replay(long from, ReplayAction apply)
     {
-        long begin = Math.Max(from, _log.BeginAddress);
+        long begin = Math.Max(PageStart(from), _log.BeginAddress);
         long end = _log.TailAddress;
         if (begin >= end)
             return 0;
@@ -144,6 +159,8 @@ internal sealed class WriteAheadLog : IDisposable
         using var iterator = _log.Scan(begin, end);
         while (iterator.GetNext(out byte[] entry, out int length, out long address))
         {
+            if (address < from)
+                continue;
             var span = entry.AsSpan(0, length);
             if (length < EntryHeaderBytes || span[0] != EntryVersion)
                 throw new StoreCorruptException($"Write-ahead log entry at {address} in '{_directory}' has an unknown format (version byte {(length > 0 ? span[0] : -1)}).");
