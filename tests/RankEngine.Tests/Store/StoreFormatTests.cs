@@ -99,7 +99,8 @@ public class StoreFormatTests
         Assert.Equal(new byte[] { 1, 2 }, Enum.GetValues<VectorElementType>().Select(v => (byte)v));
         Assert.Equal(new byte[] { 1, 2, 3 }, Enum.GetValues<FieldKind>().Select(v => (byte)v));
         Assert.Equal(
-            new (string, byte)[] { ("Impression", 1), ("Click", 2), ("Like", 3), ("Dislike", 4), ("Purchase", 5), ("Skip", 6) },
+            // Value 1 was named Impression before the ranking layer settled on "view"; the persisted byte is unchanged.
+            new (string, byte)[] { ("View", 1), ("Click", 2), ("Like", 3), ("Dislike", 4), ("Purchase", 5), ("Skip", 6) },
             Enum.GetValues<UserEventKind>().Select(v => (v.ToString(), (byte)v)));
         Assert.Equal(
             new (string, byte)[] { ("PutItem", 1), ("DeleteItem", 2), ("PutUser", 3), ("DeleteUser", 4) },
