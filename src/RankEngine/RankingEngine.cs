@@ -26,7 +26,7 @@ public sealed record RankingEngineOptions
     /// <summary>Events kept per user (the profile is pooled from these).</summary>
     public int MaxUserEvents { get; init; } = 500;
     /// <summary>A/B experiment name; users are bucketed by hash(user id, name).</summary>
-    public string ExperimentName { get; init; } = "default";
+    public string ExperimentName { get; init; } = AbBuckets.DefaultExperiment;
     /// <summary>Buckets with their ranking parameters; null means one bucket with default parameters.</summary>
     public IReadOnlyList<Bucket>? Buckets { get; init; }
     /// <summary>Checkpoint period of the store (null: only on demand and at dispose).</summary>

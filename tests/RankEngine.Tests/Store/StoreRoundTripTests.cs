@@ -211,12 +211,9 @@ public class StoreRoundTripTests
     }
 
     [Fact]
-    public void AbBuckets_are_stable_fnv1a()
+    public void Default_buckets_are_the_engines_default_experiment()
     {
-        // FNV-1a 64 published test vectors: "abc" → 0xe71fa2190541574b, "foobar" → 0x85944171f73967e8.
-        ulong fnv = 0xe71fa2190541574bUL;
-        Assert.Equal((int)(fnv % 1000), AbBuckets.ForUser("abc", 1000));
-        Assert.Equal((int)(fnv % 7), AbBuckets.ForUser("abc", 7));
-        Assert.Equal((int)(0x85944171f73967e8UL % 97), AbBuckets.ForUser("foobar", 97));
+        foreach (var id in new[] { "abc", "foobar", "user-42", "ü" })
+            Assert.Equal(RankEngine.Ranking.BucketAssigner.Assign(id, "default", 7), AbBuckets.ForUser(id, 7));
     }
 }
