@@ -24,7 +24,7 @@ internal static class SideBySide
             reps[i] = Math.Max(1, (int)Math.Ceiling(minRoundTime.TotalSeconds / Math.Max(1e-6, sw.Elapsed.TotalSeconds)));
         }
         var rates = contenders.Select(_ => new List<double>()).ToArray();
-        var ratios = new List<double>();
+        var ratios = contenders.Select(_ => new List<double>()).ToArray();
         for (int r = 0; r < rounds; r++)
         {
             for (int i = 0; i < contenders.Length; i++)
@@ -33,7 +33,7 @@ internal static class SideBySide
                 for (int k = 0; k < reps[i]; k++) contenders[i].Run();
                 rates[i].Add(contenders[i].WorkPerRun * reps[i] / sw.Elapsed.TotalSeconds);
             }
-            if (contenders.Length >= 2) ratios.Add(rates[^1][^1] / rates[0][^1]);
+            for (int i = 1; i < contenders.Length; i++) ratios[i].Add(rates[i][^1] / rates[0][^1]);
             Console.Error.Write($"\r{title}: round {r + 1}/{rounds}");
         }
         Console.Error.WriteLine();
@@ -47,8 +47,10 @@ internal static class SideBySide
             result.Add((contenders[i].Name, median, best));
             Console.WriteLine($"| {contenders[i].Name} | {median:N0} | {best:N0} |");
         }
-        if (ratios.Count > 0)
-            Console.WriteLine($"\nmedian per-round ratio {contenders[^1].Name} / {contenders[0].Name}: **{Median(ratios):F2}×** ({rounds} interleaved rounds)\n");
+        Console.WriteLine();
+        for (int i = 1; i < contenders.Length; i++)
+            Console.WriteLine($"median per-round ratio {contenders[i].Name} / {contenders[0].Name}: **{Median(ratios[i]):F2}×** ({rounds} interleaved rounds)  ");
+        Console.WriteLine();
         return result;
     }
 
