@@ -8,9 +8,14 @@ public static class Program
 {
     public static int Main(string[] args)
     {
-        var root = new RootCommand(
+        // A plain command named like the launcher (./rankengine), so help and errors say "rankengine", not the dll name.
+        var root = new Command("rankengine",
             "RankEngine: a ranking engine with a hand-written Transformer encoder.\n" +
-            "Encode text with converted pretrained weights, store items and users, rank with dot products.");
+            "Encode text with converted pretrained weights, store items and users, rank with dot products.")
+        {
+            new System.CommandLine.Help.HelpOption(),
+            new VersionOption(),
+        };
         root.Subcommands.Add(ConvertCommand.Create());
         root.Subcommands.Add(ModelInfoCommand.Create());
         root.Subcommands.Add(EncodeCommand.Create());
