@@ -191,5 +191,40 @@ public sealed class RankingEngineTests : IDisposable
         for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i].score, r.Items[i].Parts.Content, 5);
     }
 
+    [Fact]
+    public async Task ConcurrentRankingsEventsAndWritesNeitherFailNorDeadlock()
+    {
+        using var e = Open();
+        AddCatalog(e);
+        var errors = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        int ranks = 0, events = 0, writes = 0;
+        void Loop(Action body)
+        {
+            try { while (!stop.IsCancellationRequested) body(); }
+            catch (Exception ex) { errors.Enqueue(ex); }
+        }
+        var rng = new ThreadLocal<Random>(() => new Random(Environment.CurrentManagedThreadId));
+        var tasks = new[]
+        {
+            Task.Run(() => Loop(() => { e.Rank(new RankRequest { UserId = "u" + rng.Value!.Next(5), K = 3, ExcludeSeen = true }); Interlocked.Increment(ref ranks); })),
+            Task.Run(() => Loop(() => { e.Rank(new RankRequest { K = 2, Diversity = 0.5f, Filters = new[] { ItemFilter.Parse("genre=drama") } }); Interlocked.Increment(ref ranks); })),
+            Task.Run(() => Loop(() => { e.RecordEvent("u" + rng.Value!.Next(5), new[] { "x1", "x2", "y1", "y2", "z" }[rng.Value.Next(5)], UserEventKind.Click); Interlocked.Increment(ref events); })),
+            Task.Run(() => Loop(() =>
+            {
+                int n = Interlocked.Increment(ref writes);
+                e.AddItems(new[] { Item("w" + (n % 20), new[] { 1f, n % 7, 0.5f }, n, "drama") });
+                if (n % 5 == 0) e.DeleteItem("w" + ((n + 10) % 20));
+            })),
+        };
+        await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(60)); // TimeoutException: a worker is stuck (deadlock?)
+        Assert.Empty(errors);
+        Assert.True(ranks > 0 && events > 0 && writes > 0, $"ranks {ranks}, events {events}, writes {writes}");
+        // After the dust settles the backend copy and the store agree: a fresh ranking sees every live item once.
+        var all = e.Rank(new RankRequest { K = 100 });
+        Assert.Equal(e.ItemCount, all.Items.Count);
+        Assert.Equal(all.Items.Count, all.Items.Select(i => i.Id).Distinct().Count());
+    }
+
     public void Dispose() => _dir.Dispose();
 }
