@@ -132,7 +132,7 @@ internal static class EvalCommand
             ? string.Create(CultureInfo.InvariantCulture, $"most diverse within {options.MaxNdcgCost:P0} of the hybrid's validation NDCG")
             : "given";
         stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"chosen on validation: hybrid content weight {r.ContentWeight:0.###} (collab weight 1); MMR λ {r.Diversity:0.##} ({how})"));
+            $"chosen on validation: hybrid content weight {r.ContentWeight:0.###} (collab weight 1), popularity boost {r.PopularityBoost:0.###}; MMR λ {r.Diversity:0.##} ({how})"));
         stderr.WriteLine($"total {total.Elapsed.TotalSeconds:F1} s");
         stdout.Write(r.ToMarkdown());
         stdout.Flush();

@@ -29,6 +29,11 @@ public sealed record EvaluationOptions
     public float? Diversity { get; init; }
     /// <summary>Content weights tried on validation for the hybrid (the collab weight is 1).</summary>
     public IReadOnlyList<float> ContentWeightGrid { get; init; } = new[] { 0f, 0.02f, 0.05f, 0.1f, 0.2f, 0.35f, 0.5f, 1f };
+    /// <summary>
+    /// Weights b of the hybrid's popularity boost <c>b · ln(1 + positive training interactions)</c> tried on validation,
+    /// after the content weight (coordinate search).
+    /// </summary>
+    public IReadOnlyList<float> PopularityBoostGrid { get; init; } = new[] { 0f, 0.005f, 0.01f, 0.02f, 0.05f, 0.1f };
     /// <summary>MMR λ values tried on validation when <see cref="Diversity"/> is null.</summary>
     public IReadOnlyList<float> DiversityGrid { get; init; } = new[] { 0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.75f, 0.8f, 0.85f, 0.9f };
     /// <summary>Largest relative NDCG loss (on validation) accepted for diversity.</summary>
@@ -46,6 +51,9 @@ public sealed record EvaluationOptions
         if (ContentWeightGrid.Count == 0) throw new ArgumentException("the content weight grid is empty");
         foreach (float w in ContentWeightGrid)
             if (!float.IsFinite(w) || w < 0) throw new ArgumentException($"content weight {w} in the grid is not a finite number ≥ 0");
+        if (PopularityBoostGrid.Count == 0) throw new ArgumentException("the popularity boost grid is empty");
+        foreach (float b in PopularityBoostGrid)
+            if (!float.IsFinite(b) || b < 0) throw new ArgumentException($"popularity boost {b} in the grid is not a finite number ≥ 0");
         foreach (float l in DiversityGrid)
             if (!(l > 0 && l <= 1)) throw new ArgumentException($"diversity λ {l} in the grid is not in (0, 1]");
         if (!(MaxNdcgCost >= 0 && MaxNdcgCost < 1)) throw new ArgumentOutOfRangeException(nameof(MaxNdcgCost), MaxNdcgCost, "the NDCG cost must be in [0, 1)");
@@ -57,6 +65,7 @@ public sealed record EvaluationOptions
 /// <summary>The method names of the report, in report order.</summary>
 public static class EvaluationMethods
 {
+
     public const string Popularity = "popularity";
     public const string ItemKnn = "item-kNN";
     public const string Content = "content";
@@ -87,6 +96,8 @@ public sealed record EvaluationReport
     public required int K { get; init; }
     /// <summary>Hybrid content weight chosen on validation (collab weight 1).</summary>
     public required float ContentWeight { get; init; }
+    /// <summary>Hybrid popularity boost weight chosen on validation.</summary>
+    public required float PopularityBoost { get; init; }
     /// <summary>MMR λ used by hybrid+MMR.</summary>
     public required float Diversity { get; init; }
     /// <summary>The ALS options used for the test run (λ and α chosen on validation).</summary>
@@ -218,6 +229,22 @@ public static class OfflineEvaluator
                 if (ndcg > bestNdcg) { bestNdcg = ndcg; bestWeight = w; hybridIld = ild; }
             }
         }
+        float bestBoost = 0f;
+        RankingParameters Hybrid(float boost, float diversity = 0f) => new()
+        {
+            ContentWeight = bestWeight, CollabWeight = 1, Diversity = diversity,
+            Boosts = boost == 0 ? new Dictionary<string, float>() : new Dictionary<string, float> { [RankingEngine.PopularityField] = boost },
+        };
+        using (var step = progress.Begin("validation: popularity boost", options.PopularityBoostGrid.Count * (long)valUsers))
+        {
+            foreach (float b in options.PopularityBoostGrid)
+            {
+                if (b == 0) continue; // the content-weight search already measured b = 0
+                var (ndcg, ild) = runner.NdcgAndDiversity(valPhase, runner.RankAll(valPhase, Hybrid(b), step));
+                tuning.Add(new TuningStep("hybrid", string.Create(CultureInfo.InvariantCulture, $"content {bestWeight:0.###}, popularity boost {b:0.###}"), ndcg, ild));
+                if (ndcg > bestNdcg) { bestNdcg = ndcg; bestBoost = b; hybridIld = ild; }
+            }
+        }
         float lambda = options.Diversity ?? 0f;
         if (options.Diversity is null && options.DiversityGrid.Count > 0)
         {
@@ -225,7 +252,7 @@ public static class OfflineEvaluator
             using var step = progress.Begin("validation: MMR λ", options.DiversityGrid.Count * (long)valUsers);
             foreach (float l in options.DiversityGrid)
             {
-                var lists = runner.RankAll(valPhase, new RankingParameters { ContentWeight = bestWeight, CollabWeight = 1, Diversity = l }, step);
+                var lists = runner.RankAll(valPhase, Hybrid(bestBoost, l), step);
                 var (ndcg, ild) = runner.NdcgAndDiversity(valPhase, lists);
                 tuning.Add(new TuningStep("hybrid+MMR", string.Create(CultureInfo.InvariantCulture, $"λ {l:0.##}"), ndcg, ild));
                 if (ndcg >= (1 - options.MaxNdcgCost) * bestNdcg && ild > bestIld) { bestIld = ild; lambda = l; }
@@ -245,8 +272,8 @@ public static class OfflineEvaluator
             results.Add(runner.Measure(EvaluationMethods.ItemKnn, testPhase, runner.RankByScores(testPhase, (user, scores, scratch) => knn.Score(user, scores, scratch), step)));
             results.Add(runner.Measure(EvaluationMethods.Content, testPhase, runner.RankAll(testPhase, new RankingParameters { ContentWeight = 1, CollabWeight = 0 }, step)));
             results.Add(runner.Measure(EvaluationMethods.Collab, testPhase, runner.RankAll(testPhase, new RankingParameters { ContentWeight = 0, CollabWeight = 1 }, step)));
-            results.Add(runner.Measure(EvaluationMethods.Hybrid, testPhase, runner.RankAll(testPhase, new RankingParameters { ContentWeight = bestWeight, CollabWeight = 1 }, step)));
-            results.Add(runner.Measure(EvaluationMethods.HybridMmr, testPhase, runner.RankAll(testPhase, new RankingParameters { ContentWeight = bestWeight, CollabWeight = 1, Diversity = lambda }, step)));
+            results.Add(runner.Measure(EvaluationMethods.Hybrid, testPhase, runner.RankAll(testPhase, Hybrid(bestBoost), step)));
+            results.Add(runner.Measure(EvaluationMethods.HybridMmr, testPhase, runner.RankAll(testPhase, Hybrid(bestBoost, lambda), step)));
         }
 
         int heldOut = 0;
@@ -256,6 +283,7 @@ public static class OfflineEvaluator
             Methods = results,
             K = options.K,
             ContentWeight = bestWeight,
+            PopularityBoost = bestBoost,
             Diversity = lambda,
             Als = als,
             DiversityTuned = options.Diversity is null,
@@ -332,6 +360,13 @@ public static class OfflineEvaluator
             var seen = new HashSet<int>[_users];
             for (int u = 0; u < _users; u++) seen[u] = new HashSet<int>();
             foreach (var e in split.Train) seen[e.User].Add(e.Item);
+
+            // The popularity field the hybrid may boost: ln(1 + positive interactions) in this phase's training data
+            // only, so held-out interactions never leak into it.
+            var positives = new int[_catalog.RowCount];
+            foreach (var e in split.Train) if (e.Positive) positives[e.Item]++;
+            for (int i = 0; i < positives.Length; i++)
+                _catalog.SetFields(_catalog.IdOf(i), new ItemFields { Numbers = new Dictionary<string, double> { [RankingEngine.PopularityField] = Math.Log(1 + positives[i]) } });
 
             // Train events are grouped by user in time order: fold each evaluated user's into a profile.
             var position = new Dictionary<int, int>(split.TestUsers.Count);

@@ -129,6 +129,23 @@ public sealed class ItemCatalog : IRankingCatalog
         }
     }
 
+    /// <summary>Replaces the fields of an existing item; false if it is not there.</summary>
+    public bool SetFields(string id, ItemFields fields)
+    {
+        ArgumentNullException.ThrowIfNull(fields);
+        _lock.EnterWriteLock();
+        try
+        {
+            if (!_rows.TryGetValue(id, out int row) || !_live[row]) return false;
+            _fields[row] = fields;
+            return true;
+        }
+        finally
+        {
+            _lock.ExitWriteLock();
+        }
+    }
+
     /// <summary>Marks an item deleted; false if it was not there.</summary>
     public bool Delete(string id)
     {

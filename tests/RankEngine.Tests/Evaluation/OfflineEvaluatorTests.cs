@@ -80,9 +80,11 @@ public sealed class OfflineEvaluatorTests : IClassFixture<TinyBertFixture>
         }
         Assert.Equal(1.0, report[EvaluationMethods.ItemKnn].Recall);
         Assert.Equal(1.0, report[EvaluationMethods.Content].Recall);
-        // Validation measured every grid point and the baselines, and the hybrid weight came from the grid.
-        Assert.Equal(3 + 4 + 8, report.Tuning.Count);
+        // Validation measured the baselines and every grid point (ALS 4, content weight 8, popularity boost 6 minus the
+        // b = 0 point the content search already measured), and the hybrid settings came from the grids.
+        Assert.Equal(3 + 4 + 8 + 5, report.Tuning.Count);
         Assert.Contains(report.ContentWeight, new EvaluationOptions().ContentWeightGrid);
+        Assert.Contains(report.PopularityBoost, new EvaluationOptions().PopularityBoostGrid);
 
         // Deterministic: the same inputs give the same report.
         var again = OfflineEvaluator.Run(data, vectors, 8, new EvaluationOptions { Diversity = 0.5f, Threads = 1 });
