@@ -22,6 +22,7 @@ public static class Program
         root.Subcommands.Add(IngestCommand.Create());
         root.Subcommands.Add(RankCommand.Create());
         root.Subcommands.Add(EventCommand.Create());
+        root.Subcommands.Add(ExperimentCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
         return root.Parse(args).Invoke();
     }

@@ -27,7 +27,10 @@ public sealed record RankingEngineOptions
     public int MaxUserEvents { get; init; } = 500;
     /// <summary>A/B experiment name; users are bucketed by hash(user id, name).</summary>
     public string ExperimentName { get; init; } = AbBuckets.DefaultExperiment;
-    /// <summary>Buckets with their ranking parameters; null means one bucket with default parameters.</summary>
+    /// <summary>
+    /// Buckets with their ranking parameters. Null: the data directory's experiment.json if present
+    /// (<see cref="ExperimentConfig"/>), else one bucket with default parameters.
+    /// </summary>
     public IReadOnlyList<Bucket>? Buckets { get; init; }
     /// <summary>Checkpoint period of the store (null: only on demand and at dispose).</summary>
     public TimeSpan? CheckpointInterval { get; init; } = TimeSpan.FromSeconds(60);
@@ -76,14 +79,15 @@ public sealed partial class RankingEngine : IDisposable
     /// <summary>The underlying store (for checkpoints and diagnostics).</summary>
     public RankStore Store => _store;
 
-    private RankingEngine(RankingEngineOptions options, RankStore store, IComputeBackend? backend, TextEncoder? encoder, int contentDimension)
+    private RankingEngine(RankingEngineOptions options, RankStore store, IComputeBackend? backend, TextEncoder? encoder, int contentDimension,
+        Experiment experiment)
     {
         _options = options;
         _store = store;
         _backend = backend;
         _encoder = encoder;
         ContentDimension = contentDimension;
-        Experiment = new Experiment(options.ExperimentName, options.Buckets ?? new[] { new Bucket("default", RankingParameters.Default) });
+        Experiment = experiment;
         // Dot products over the whole catalog run on the compute backend (SIMD CPU or CUDA) against a
         // backend-resident copy of the catalog mirror; without a model the SIMD backend does it.
         var scoring = backend as IScoringBackend;
@@ -122,6 +126,10 @@ public sealed partial class RankingEngine : IDisposable
                 contentDim = encoder.Dimension;
             }
             if (contentDim <= 0) throw new ArgumentException("give a ModelPath or a positive ContentDimension");
+            var experiment = options.Buckets is not null
+                ? new Experiment(options.ExperimentName, options.Buckets)
+                : ExperimentConfig.LoadFrom(options.DataDirectory)
+                  ?? new Experiment(options.ExperimentName, new[] { new Bucket("default", RankingParameters.Default) });
             var specs = new List<VectorSpec> { new(Content, contentDim) };
             if (options.CollabDimension > 0) specs.Add(new VectorSpec(Collab, options.CollabDimension));
             store = RankStore.Open(new StoreOptions
@@ -130,10 +138,10 @@ public sealed partial class RankingEngine : IDisposable
                 Schema = new StoreSchema(specs),
                 MaxUserEvents = options.MaxUserEvents,
                 CheckpointInterval = options.CheckpointInterval,
-                AbBucketCount = Math.Max(1, options.Buckets?.Count ?? 1),
+                AbBucketCount = experiment.Buckets.Count,
             });
             CheckModelIdentity(store.DataDirectory, encoder?.ModelIdentity);
-            return new RankingEngine(options, store, backend, encoder, contentDim);
+            return new RankingEngine(options, store, backend, encoder, contentDim, experiment);
         }
         catch
         {

@@ -226,5 +226,32 @@ public sealed class RankingEngineTests : IDisposable
         Assert.Equal(all.Items.Count, all.Items.Select(i => i.Id).Distinct().Count());
     }
 
+    [Fact]
+    public void ExperimentJsonInTheDataDirectoryIsUsedAndBadConfigsAreClearErrors()
+    {
+        Directory.CreateDirectory(_dir.Path);
+        ExperimentConfig.SaveTo(_dir.Path, """
+            { "name": "exp", "buckets": [ { "name": "a" }, { "name": "b", "diversity": 0.5, "boosts": { "popularity": 0.1 } } ] }
+            """);
+        using (var e = Open())
+        {
+            Assert.Equal("exp", e.Experiment.Name);
+            Assert.Equal(new[] { "a", "b" }, e.Experiment.Buckets.Select(b => b.Name));
+            Assert.Equal(0.1f, e.Experiment.Buckets[1].Parameters.Boosts["popularity"]);
+            AddCatalog(e);
+            string user = Enumerable.Range(0, 100).Select(i => "p" + i).First(u => e.Experiment.BucketOf(u) == 1);
+            e.RecordEvent(user, "x1", UserEventKind.Like); // bucket 1 must be storable (the store knows 2 buckets)
+            Assert.True(e.TryGetUser(user, out var stored));
+            Assert.Equal(1, stored!.Bucket);
+            Assert.Equal("b", e.Rank(new RankRequest { UserId = user, K = 2 }).Bucket);
+        }
+        Assert.Contains("bucket 'a' appears twice", Assert.Throws<ArgumentException>(() =>
+            ExperimentConfig.SaveTo(_dir.Path, """{ "name": "x", "buckets": [ { "name": "a" }, { "name": "a" } ] }""")).Message);
+        Assert.Contains("λ", Assert.Throws<ArgumentException>(() =>
+            ExperimentConfig.SaveTo(_dir.Path, """{ "name": "x", "buckets": [ { "name": "a", "diversity": 2 } ] }""")).Message);
+        Assert.Contains("malformed", Assert.Throws<ArgumentException>(() => ExperimentConfig.SaveTo(_dir.Path, "{ nope")).Message);
+        Assert.Equal("exp", ExperimentConfig.LoadFrom(_dir.Path)!.Name); // rejected configs never replace the stored one
+    }
+
     public void Dispose() => _dir.Dispose();
 }
