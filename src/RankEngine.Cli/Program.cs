@@ -23,6 +23,7 @@ public static class Program
         root.Subcommands.Add(RankCommand.Create());
         root.Subcommands.Add(EventCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(ServeCommand.Create());
         return root.Parse(args).Invoke();
     }
 }
