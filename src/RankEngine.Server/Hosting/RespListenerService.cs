@@ -86,10 +86,15 @@ internal sealed class RespListenerService : BackgroundService
         try
         {
             await using var stream = new NetworkStream(socket, ownsSocket: true);
-            var input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 4096, leaveOpen: true));
+            var received = SocketReceiver.CreatePipe(_state.Options.Limits);
+            var arrivals = new ArrivalClock();
+            using var stopReceiving = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            var receive = SocketReceiver.RunAsync(socket, received.Writer, arrivals, stopReceiving.Token);
             var output = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 4096, leaveOpen: true));
-            var session = new RespSession(_state, input, output, _logger);
+            var session = new RespSession(_state, received.Reader, output, _logger, arrivals);
             await session.RunAsync(stoppingToken).ConfigureAwait(false);
+            stopReceiving.Cancel(); // the session ended (QUIT, protocol error, client gone): stop reading its socket
+            await receive.ConfigureAwait(false);
         }
         catch (Exception e)
         {

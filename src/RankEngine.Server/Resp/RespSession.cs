@@ -35,9 +35,16 @@ internal sealed partial class RespSession
     private bool _rejectNextEngineCall;
     private long _deadline;
     private string? _clientName;
+    private readonly Hosting.ArrivalClock? _arrivals;
+    private long _consumedTotal;
 
-    public RespSession(RankServerState state, PipeReader input, PipeWriter output, ILogger logger)
+    /// <summary>
+    /// A session over an input and an output pipe. With <c>arrivals</c> (when the input's bytes reached the
+    /// server) request deadlines count from arrival; without, from when the session reads them.
+    /// </summary>
+    public RespSession(RankServerState state, PipeReader input, PipeWriter output, ILogger logger, Hosting.ArrivalClock? arrivals = null)
     {
+        _arrivals = arrivals;
         _state = state;
         _engine = state.Engine;
         _limits = state.Options.Limits;
@@ -62,10 +69,11 @@ internal sealed partial class RespSession
             while (true)
             {
                 var read = await _input.ReadAsync(cancellation).ConfigureAwait(false);
-                // The deadline of the requests in this read counts from now, unless they were already buffered.
-                if (freshRead) _deadline = Stopwatch.GetTimestamp() + _timeoutTicks;
+                // Without arrival stamps, the deadline of the requests in this read counts from now, unless they were already buffered.
+                if (freshRead && _arrivals is null) _deadline = Stopwatch.GetTimestamp() + _timeoutTicks;
                 var buffer = read.Buffer;
                 var stop = Process(buffer, out var consumed);
+                _consumedTotal += buffer.Slice(0, consumed).Length;
                 _input.AdvanceTo(consumed, stop == Stop.NeedData ? buffer.End : consumed);
                 var flush = await _output.FlushAsync(cancellation).ConfigureAwait(false);
                 if (flush.IsCompleted || flush.IsCanceled || stop == Stop.Close) break;
@@ -123,6 +131,8 @@ internal sealed partial class RespSession
                     continue;
                 }
                 if (rest.IsEmpty) { stop = Stop.NeedData; break; }
+                if (_arrivals is not null && !_slotHeld)
+                    _deadline = _arrivals.ArrivalOf(_consumedTotal + buffer.Length - rest.Length) + _timeoutTicks;
                 var outcome = RunOne(rest.FirstSpan, ref writer, out int used);
                 if (outcome == Outcome.Incomplete && !rest.IsSingleSegment)
                     outcome = RunOneAcrossSegments(rest, ref writer, out used);

@@ -127,6 +127,22 @@ public sealed class OverloadTests
     }
 
     [Fact]
+    public void ArrivalClockGivesEachByteTheTimeOfTheReadThatBroughtIt()
+    {
+        var clock = new RankEngine.Server.Hosting.ArrivalClock();
+        clock.Received(100, 1_000);
+        clock.Received(250, 2_000);
+        Assert.Equal(1_000, clock.ArrivalOf(0));
+        Assert.Equal(1_000, clock.ArrivalOf(99));
+        Assert.Equal(2_000, clock.ArrivalOf(100));
+        Assert.Equal(2_000, clock.ArrivalOf(249));
+        long before = System.Diagnostics.Stopwatch.GetTimestamp();
+        Assert.True(clock.ArrivalOf(250) >= before); // past every mark: not yet stamped, so "now"
+        clock.Received(300, 3_000);
+        Assert.Equal(3_000, clock.ArrivalOf(260));
+    }
+
+    [Fact]
     public async Task ConnectionsBeyondTheLimitAreRefusedWithBusy()
     {
         await using var server = await ServerHarness.StartAsync(configure: o => o with { Limits = new ServerLimits { MaxConnections = 2 } });
