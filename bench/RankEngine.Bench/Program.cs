@@ -9,6 +9,8 @@ namespace RankEngine.Bench;
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- encoder [rounds]          MiniLM-sized BERT vs ONNX Runtime
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- use-lite [rounds]         USE-lite vs the JS reference
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- scoring [rows] [rounds]   score + top-k vs FAISS IndexFlatIP
+///   dotnet run -c Release --project bench/RankEngine.Bench -- server [items] [connections] [depth] [rounds] [seconds]
+///                                                                         RESP server vs the embedded API, plus 2× overload
 /// BenchmarkDotNet suites (per-op detail, allocations):
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- --filter '*Encoder*'
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- --filter '*Store*' --job short
@@ -25,6 +27,10 @@ public static class Program
                 return 0;
             case "use-lite":
                 UseLiteSideBySide.Run(rounds(5));
+                return 0;
+            case "server":
+                int Arg(int i, int fallback) => args.Length > i ? int.Parse(args[i]) : fallback;
+                Server.ServerSideBySide.Run(Arg(1, 10_000), Arg(2, 4), Arg(3, 4), Arg(4, 5), args.Length > 5 ? double.Parse(args[5], System.Globalization.CultureInfo.InvariantCulture) : 2);
                 return 0;
             case "scoring":
                 ScoringSideBySide.Run(args.Length > 1 ? int.Parse(args[1]) : 1_000_000, args.Length > 2 ? int.Parse(args[2]) : 7);

@@ -282,6 +282,9 @@ public sealed partial class RankingEngine : IDisposable
         return deleted;
     }
 
+    /// <summary>True when the catalog holds an item with this id (no store read).</summary>
+    public bool ContainsItem(string id) => _fields.ContainsKey(id);
+
     /// <summary>Reads an item (vectors, fields, text).</summary>
     public bool TryGetItem(string id, out ItemRecord? item) => _store.TryGetItem(id, out item);
 

@@ -1,0 +1,74 @@
+using System.CommandLine;
+using System.Net;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using RankEngine.Server;
+using RankEngine.Server.Hosting;
+
+namespace RankEngine.Cli.Commands;
+
+/// <summary><c>rankengine serve</c>: the TCP ranking protocol (RESP, redis-cli compatible) plus HTTP health and metrics.</summary>
+internal static class ServeCommand
+{
+    public const string AuthTokenVariable = "RANKENGINE_AUTH_TOKEN";
+
+    public static Command Create()
+    {
+        var dataDir = EngineOptions.DataDir();
+        var model = CommonOptions.Model();
+        var backend = CommonOptions.Backend();
+        var contentDim = new Option<int?>("--content-dim") { Description = "Serve without a model: items bring their own vectors of this width (ITEM.ADDVEC)." };
+        var bind = new Option<string>("--bind") { Description = "Address to listen on (loopback unless told otherwise).", DefaultValueFactory = _ => "127.0.0.1" };
+        var port = new Option<int>("--port", "-p") { Description = "Protocol port.", DefaultValueFactory = _ => RankServerOptions.DefaultPort };
+        var httpPort = new Option<int>("--http-port") { Description = "HTTP port for /healthz, /readyz, /metrics (0: off).", DefaultValueFactory = _ => RankServerOptions.DefaultHttpPort };
+        var authToken = new Option<string?>("--auth-token") { Description = $"Require AUTH with this token (default: ${AuthTokenVariable})." };
+        var maxConnections = new Option<int>("--max-connections") { Description = "Most open connections.", DefaultValueFactory = _ => new ServerLimits().MaxConnections };
+        var maxInFlight = new Option<int>("--max-inflight") { Description = "Most engine calls at once (default: CPU count).", DefaultValueFactory = _ => new ServerLimits().MaxInFlight };
+        var timeout = new Option<int>("--timeout-ms") { Description = "Per-request deadline: requests that cannot start within it get -BUSY.", DefaultValueFactory = _ => (int)new ServerLimits().RequestTimeout.TotalMilliseconds };
+
+        var command = new Command("serve", "Serve the engine over TCP (RESP protocol: redis-cli works) with HTTP health and metrics endpoints.")
+        {
+            dataDir, model, backend, contentDim, bind, port, httpPort, authToken, maxConnections, maxInFlight, timeout,
+        };
+        command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
+        {
+            if (!IPAddress.TryParse(parse.GetValue(bind), out var address))
+                throw new ArgumentException($"--bind '{parse.GetValue(bind)}' is not an IP address");
+            int? dim = parse.GetValue(contentDim);
+            string? modelPath = dim is null ? CommonOptions.ResolveModel(parse.GetValue(model)) : null;
+            var options = new RankServerOptions
+            {
+                BindAddress = address,
+                Port = parse.GetValue(port),
+                HttpPort = parse.GetValue(httpPort) == 0 ? null : parse.GetValue(httpPort),
+                AuthToken = parse.GetValue(authToken) ?? Environment.GetEnvironmentVariable(AuthTokenVariable),
+                ModelName = modelPath is null ? null : Path.GetFileName(modelPath),
+                Limits = new ServerLimits
+                {
+                    MaxConnections = parse.GetValue(maxConnections),
+                    MaxInFlight = parse.GetValue(maxInFlight),
+                    RequestTimeout = TimeSpan.FromMilliseconds(parse.GetValue(timeout)),
+                },
+            };
+            if (options.AuthToken is { Length: 0 }) throw new ArgumentException("the auth token is empty");
+            if (!IPAddress.IsLoopback(address) && options.AuthToken is null)
+                Console.Error.WriteLine($"warning: listening on {address} without --auth-token: anyone who can reach it can read and write");
+
+            using var engine = RankingEngine.Open(new RankingEngineOptions
+            {
+                DataDirectory = parse.GetValue(dataDir)!,
+                ModelPath = modelPath,
+                Backend = parse.GetValue(backend)!,
+                ContentDimension = dim ?? 0,
+            });
+            var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+            builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+            builder.Logging.SetMinimumLevel(LogLevel.Information);
+            builder.Services.AddRankEngineServer(engine, options);
+            using var host = builder.Build();
+            await host.RunAsync(cancellation);
+            return 0;
+        }));
+        return command;
+    }
+}

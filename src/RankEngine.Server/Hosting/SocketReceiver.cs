@@ -1,0 +1,78 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+
+namespace RankEngine.Server.Hosting;
+
+/// <summary>
+/// When each received byte arrived: the receive loop appends a mark (end offset, time) per socket read; the session
+/// asks for the arrival time of a request's first byte, so a request's deadline counts from when it reached the
+/// server, not from when the session got round to it (under overload, queued requests are then answered BUSY
+/// instead of waiting out their turn). One producer, one consumer.
+/// </summary>
+internal sealed class ArrivalClock
+{
+    private readonly ConcurrentQueue<(long End, long Timestamp)> _marks = new();
+
+    /// <summary>Bytes up to <paramref name="end"/> (absolute offset) arrived at <paramref name="timestamp"/>.</summary>
+    public void Received(long end, long timestamp) => _marks.Enqueue((end, timestamp));
+
+    /// <summary>
+    /// Arrival time (Stopwatch ticks) of the byte at absolute <paramref name="offset"/>; marks of bytes before it
+    /// are dropped (offsets only move forward).
+    /// </summary>
+    public long ArrivalOf(long offset)
+    {
+        while (_marks.TryPeek(out var mark) && mark.End <= offset) _marks.TryDequeue(out _);
+        return _marks.TryPeek(out var current) ? current.Timestamp : Stopwatch.GetTimestamp();
+    }
+}
+
+/// <summary>
+/// Moves bytes from a socket into a pipe as soon as they arrive, stamping them on an <see cref="ArrivalClock"/>.
+/// The pipe pauses the loop once <c>pauseBytes</c> are unread (one maximal request plus slack), so a client that
+/// sends faster than it is served is held back by TCP flow control, not by server memory.
+/// </summary>
+internal static class SocketReceiver
+{
+    public static Pipe CreatePipe(ServerLimits limits)
+    {
+        long pause = (long)limits.MaxFrameBytes + limits.MaxInlineBytes + 128 * 1024;
+        return new Pipe(new PipeOptions(
+            pool: MemoryPool<byte>.Shared,
+            pauseWriterThreshold: pause,
+            resumeWriterThreshold: pause / 2,
+            minimumSegmentSize: 64 * 1024,
+            useSynchronizationContext: false));
+    }
+
+    public static async Task RunAsync(Socket socket, PipeWriter writer, ArrivalClock clock, CancellationToken cancellation)
+    {
+        Exception? error = null;
+        long total = 0;
+        try
+        {
+            while (true)
+            {
+                var memory = writer.GetMemory(16 * 1024);
+                int n = await socket.ReceiveAsync(memory, SocketFlags.None, cancellation).ConfigureAwait(false);
+                if (n == 0) break;
+                writer.Advance(n);
+                total += n;
+                clock.Received(total, Stopwatch.GetTimestamp()); // before the flush makes the bytes visible
+                var flush = await writer.FlushAsync(cancellation).ConfigureAwait(false);
+                if (flush.IsCompleted || flush.IsCanceled) break;
+            }
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
+        {
+            error = e;
+        }
+        await writer.CompleteAsync(error).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,107 @@
+using System.Net;
+
+namespace RankEngine.Server;
+
+/// <summary>
+/// Settings of the RankEngine server: where it listens, who may talk to it, and the limits every request is checked
+/// against while it is parsed (before anything is allocated for it).
+/// </summary>
+public sealed record RankServerOptions
+{
+    /// <summary>Default TCP port of the ranking protocol.</summary>
+    public const int DefaultPort = 6390;
+
+    /// <summary>Default port of the HTTP health and metrics endpoint.</summary>
+    public const int DefaultHttpPort = 6391;
+
+    /// <summary>Address the protocol and HTTP listeners bind to. Loopback unless told otherwise.</summary>
+    public IPAddress BindAddress { get; init; } = IPAddress.Loopback;
+
+    /// <summary>TCP port of the ranking protocol; 0 picks a free port (see <see cref="RankServerState.RespEndPoint"/>).</summary>
+    public int Port { get; init; } = DefaultPort;
+
+    /// <summary>Port of the HTTP endpoint (/healthz, /readyz, /metrics); 0 picks a free port; null disables it.</summary>
+    public int? HttpPort { get; init; } = DefaultHttpPort;
+
+    /// <summary>When set, every command but AUTH, HELLO … AUTH and QUIT is refused with NOAUTH until the client sends this token.</summary>
+    public string? AuthToken { get; init; }
+
+    /// <summary>Name of the model file, reported by INFO (the engine does not keep it).</summary>
+    public string? ModelName { get; init; }
+
+    /// <summary>Limits on requests, connections and concurrency.</summary>
+    public ServerLimits Limits { get; init; } = new();
+}
+
+/// <summary>
+/// Request and resource limits. Sizes are in bytes. Frame, array and bulk limits are checked on each header as it is
+/// parsed; a request over a limit is answered <c>-TOOLARGE</c> and its remaining bytes are discarded without being
+/// buffered, so the connection stays usable.
+/// </summary>
+public sealed record ServerLimits
+{
+    /// <summary>Largest request frame (all arguments with their headers).</summary>
+    public int MaxFrameBytes { get; init; } = 2 * 1024 * 1024;
+
+    /// <summary>Most arguments in one request (the verb included).</summary>
+    public int MaxArguments { get; init; } = 16_384;
+
+    /// <summary>Largest single argument.</summary>
+    public int MaxArgumentBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>Longest inline command line (for <c>nc</c>/telnet use).</summary>
+    public int MaxInlineBytes { get; init; } = 64 * 1024;
+
+    /// <summary>Longest text (item text, query, ENCODE input), in UTF-8 bytes.</summary>
+    public int MaxTextBytes { get; init; } = RankEngine.Store.StoreLimits.MaxTextBytes;
+
+    /// <summary>Most texts in one ENCODE.</summary>
+    public int MaxEncodeBatch { get; init; } = 256;
+
+    /// <summary>Most candidate ids in one RANK or SCORE.</summary>
+    public int MaxCandidates { get; init; } = 10_000;
+
+    /// <summary>Most FILTER and most BOOST clauses in one RANK.</summary>
+    public int MaxClauses { get; init; } = 32;
+
+    /// <summary>Most open protocol connections; further ones are answered <c>-BUSY</c> and closed.</summary>
+    public int MaxConnections { get; init; } = 1024;
+
+    /// <summary>
+    /// Most engine calls running at once over all connections. A request that finds no free slot waits for one
+    /// until its deadline, then is answered <c>-BUSY</c>.
+    /// </summary>
+    public int MaxInFlight { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>
+    /// Per-request deadline, counted from when the server read the request: a request that cannot start before it
+    /// is answered <c>-BUSY</c> without running. A started engine call is not interrupted.
+    /// </summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Replies buffered for one connection before they are pushed to the socket (the send buffer's bound, plus one reply).</summary>
+    public int SendBufferBytes { get; init; } = 64 * 1024;
+
+    /// <summary>Checks the limits are usable.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A limit is not positive or the sizes are inconsistent.</exception>
+    public void Validate()
+    {
+        static void Positive(long value, string name)
+        {
+            if (value <= 0) throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive");
+        }
+        Positive(MaxFrameBytes, nameof(MaxFrameBytes));
+        Positive(MaxArguments, nameof(MaxArguments));
+        Positive(MaxArgumentBytes, nameof(MaxArgumentBytes));
+        Positive(MaxInlineBytes, nameof(MaxInlineBytes));
+        Positive(MaxTextBytes, nameof(MaxTextBytes));
+        Positive(MaxEncodeBatch, nameof(MaxEncodeBatch));
+        Positive(MaxCandidates, nameof(MaxCandidates));
+        Positive(MaxClauses, nameof(MaxClauses));
+        Positive(MaxConnections, nameof(MaxConnections));
+        Positive(MaxInFlight, nameof(MaxInFlight));
+        Positive(SendBufferBytes, nameof(SendBufferBytes));
+        if (RequestTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(RequestTimeout), RequestTimeout, "RequestTimeout must be positive");
+        if (MaxArgumentBytes > MaxFrameBytes) throw new ArgumentOutOfRangeException(nameof(MaxArgumentBytes), "MaxArgumentBytes cannot exceed MaxFrameBytes");
+    }
+}

@@ -1,0 +1,53 @@
+using System.Net;
+using RankEngine.Server.Metrics;
+
+namespace RankEngine.Server;
+
+/// <summary>
+/// What the server's parts share: the engine, options, metrics, the admission gate, bound endpoints and readiness.
+/// One per host (a singleton in its service provider).
+/// </summary>
+public sealed class RankServerState : IDisposable
+{
+    /// <summary>Creates the state for an engine (not owned: the caller disposes it after the host stops).</summary>
+    public RankServerState(RankingEngine engine, RankServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Limits.Validate();
+        Engine = engine;
+        Options = options;
+        Gate = new AdmissionGate(options.Limits.MaxInFlight);
+    }
+
+    /// <summary>The engine every connection calls.</summary>
+    public RankingEngine Engine { get; }
+
+    /// <summary>The server's settings.</summary>
+    public RankServerOptions Options { get; }
+
+    /// <summary>Counters for INFO and /metrics.</summary>
+    public ServerMetrics Metrics { get; } = new();
+
+    internal AdmissionGate Gate { get; }
+
+    /// <summary>Where the protocol listener is bound (the real port when 0 was asked); null before start.</summary>
+    public IPEndPoint? RespEndPoint { get; internal set; }
+
+    /// <summary>Where the HTTP endpoint is bound; null when disabled or before start.</summary>
+    public IPEndPoint? HttpEndPoint { get; internal set; }
+
+    /// <summary>True while the protocol listener accepts connections (between start and the beginning of shutdown).</summary>
+    public bool IsReady => Volatile.Read(ref _ready);
+
+    private bool _ready;
+
+    internal void SetReady(bool ready) => Volatile.Write(ref _ready, ready);
+
+    private long _nextConnectionId;
+
+    internal long NextConnectionId() => Interlocked.Increment(ref _nextConnectionId);
+
+    /// <inheritdoc/>
+    public void Dispose() => Gate.Dispose();
+}

@@ -1,0 +1,60 @@
+using RankEngine.Ranking;
+using RankEngine.Server.Resp.Parser;
+
+namespace RankEngine.Server.Resp;
+
+/// <summary>Ranking commands: RANK, SCORE. Both answer the same map (see docs/protocol.md).</summary>
+internal sealed partial class RespSession
+{
+    private void NetworkRank(in ParseState args, ref RespWriter writer)
+    {
+        var request = RankRequestParser.Parse(args, _limits);
+        WriteRanking(ref writer, _engine.Rank(request));
+    }
+
+    /// <summary>SCORE user id…: every known id scored for the user, best first (no cut, no diversity).</summary>
+    private void NetworkScore(in ParseState args, ref RespWriter writer)
+    {
+        string user = Args.Id(args[1], "user id");
+        int n = args.Count - 2;
+        if (n > _limits.MaxCandidates) throw new RespCommandException(ErrorCode.TooLarge, $"SCORE has {n} ids, the limit is {_limits.MaxCandidates}");
+        var ids = new string[n];
+        for (int i = 0; i < n; i++) ids[i] = Args.Id(args[2 + i], "item id");
+        WriteRanking(ref writer, _engine.Score(user, ids));
+    }
+
+    /// <summary>
+    /// The ranking map: items → [[id, score, content, collab, boosts]…] (numbers as doubles in RESP3, decimal bulk
+    /// strings in RESP2, each the shortest text that parses back to the engine's float), strategy, bucket (or
+    /// null), explanation, unknown → candidate ids not in the catalog.
+    /// </summary>
+    private static void WriteRanking(ref RespWriter writer, RankResponse response)
+    {
+        writer.WriteMapHeader(5);
+        writer.WriteBulk(CmdStrings.Items);
+        writer.WriteArrayHeader(response.Items.Count);
+        foreach (var item in response.Items)
+        {
+            writer.WriteArrayHeader(5);
+            writer.WriteBulk(item.Id);
+            writer.WriteFloat(item.Score);
+            writer.WriteFloat(item.Parts.Content);
+            writer.WriteFloat(item.Parts.Collab);
+            writer.WriteFloat(item.Parts.BoostTotal);
+        }
+        writer.WriteBulk(CmdStrings.Strategy);
+        writer.WriteBulk(response.Strategy switch
+        {
+            RankStrategy.Personalized => CmdStrings.Personalized,
+            RankStrategy.QueryOnly => CmdStrings.QueryOnly,
+            _ => CmdStrings.Popularity,
+        });
+        writer.WriteBulk(CmdStrings.Bucket);
+        writer.WriteBulkOrNull(response.Bucket);
+        writer.WriteBulk(CmdStrings.Explanation);
+        writer.WriteBulk(response.Explanation);
+        writer.WriteBulk(CmdStrings.Unknown);
+        writer.WriteArrayHeader(response.UnknownCandidates.Count);
+        foreach (var id in response.UnknownCandidates) writer.WriteBulk(id);
+    }
+}
