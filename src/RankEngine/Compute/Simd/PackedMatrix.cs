@@ -30,42 +30,35 @@ public sealed unsafe class PackedMatrix : IDeviceWeight
     /// <summary>Packs a row-major [outputSize, inputSize] matrix.</summary>
     public PackedMatrix(ReadOnlySpan<float> rowMajor, int outputSize, int inputSize)
     {
-        if ((long)outputSize * inputSize != rowMajor.Length)
-            throw new ArgumentException($"matrix {outputSize}×{inputSize} needs {(long)outputSize * inputSize} values, got {rowMajor.Length}");
-        Rows = outputSize;
-        Columns = inputSize;
-        Panels = (outputSize + PanelWidth - 1) / PanelWidth;
-        long length = (long)Panels * inputSize * PanelWidth;
-        _data = (float*)NativeMemory.AlignedAlloc((nuint)(length * sizeof(float)), 64);
-        var dst = new Span<float>(_data, checked((int)length));
-        dst.Clear();
-        for (int n = 0; n < outputSize; n++)
-        {
-            int panel = n / PanelWidth, lane = n % PanelWidth;
-            var src = rowMajor.Slice(n * inputSize, inputSize);
-            float* p = _data + (long)panel * inputSize * PanelWidth + lane;
-            for (int k = 0; k < inputSize; k++) p[(long)k * PanelWidth] = src[k];
-        }
+        (Rows, Columns, Panels) = (outputSize, inputSize, PanelCount(outputSize));
+        _data = Pack(rowMajor, outputSize, inputSize);
     }
 
     /// <summary>Packs a row-major [outputSize, inputSize] matrix of half floats, keeping them half (fp16 storage).</summary>
     public PackedMatrix(ReadOnlySpan<Half> rowMajor, int outputSize, int inputSize)
     {
+        (Rows, Columns, Panels) = (outputSize, inputSize, PanelCount(outputSize));
+        _half = Pack(rowMajor, outputSize, inputSize);
+    }
+
+    private static int PanelCount(int outputSize) => (outputSize + PanelWidth - 1) / PanelWidth;
+
+    /// <summary>Aligned panel layout of a row-major matrix (zero beyond N); the caller owns the memory.</summary>
+    private static T* Pack<T>(ReadOnlySpan<T> rowMajor, int outputSize, int inputSize) where T : unmanaged
+    {
         if ((long)outputSize * inputSize != rowMajor.Length)
             throw new ArgumentException($"matrix {outputSize}×{inputSize} needs {(long)outputSize * inputSize} values, got {rowMajor.Length}");
-        Rows = outputSize;
-        Columns = inputSize;
-        Panels = (outputSize + PanelWidth - 1) / PanelWidth;
-        long length = (long)Panels * inputSize * PanelWidth;
-        _half = (Half*)NativeMemory.AlignedAlloc((nuint)(length * sizeof(Half)), 64);
-        new Span<Half>(_half, checked((int)length)).Clear();
+        long length = (long)PanelCount(outputSize) * inputSize * PanelWidth;
+        var data = (T*)NativeMemory.AlignedAlloc((nuint)(length * sizeof(T)), 64);
+        new Span<T>(data, checked((int)length)).Clear();
         for (int n = 0; n < outputSize; n++)
         {
             int panel = n / PanelWidth, lane = n % PanelWidth;
             var src = rowMajor.Slice(n * inputSize, inputSize);
-            Half* p = _half + (long)panel * inputSize * PanelWidth + lane;
+            T* p = data + (long)panel * inputSize * PanelWidth + lane;
             for (int k = 0; k < inputSize; k++) p[(long)k * PanelWidth] = src[k];
         }
+        return data;
     }
 
     /// <summary>Start of fp32 panel <paramref name="panel"/> (K × 32 floats).</summary>
