@@ -26,6 +26,4 @@ public static class BackendFactory
         _ => throw new ArgumentException($"unknown backend '{name}' (choose one of: {string.Join(", ", Names)})"),
     };
 
-    /// <summary>The scoring side of a backend created by <see cref="Create"/> (every backend but "reference" scores).</summary>
-    public static IScoringBackend? AsScoring(IComputeBackend backend) => backend as IScoringBackend;
 }

@@ -62,16 +62,6 @@ public readonly struct SequenceLayout
     public int Count => Starts.Length - 1;
     public int TotalTokens => Starts.Span[^1];
     public int Length(int sequence) => Starts.Span[sequence + 1] - Starts.Span[sequence];
-    public int MaxLength
-    {
-        get
-        {
-            var s = Starts.Span;
-            int max = 0;
-            for (int i = 0; i + 1 < s.Length; i++) max = Math.Max(max, s[i + 1] - s[i]);
-            return max;
-        }
-    }
 }
 
 /// <summary>

@@ -25,7 +25,8 @@ public sealed record ItemFields
 /// <summary>
 /// The in-memory ranking view of all items: a dense row space with content vectors (unit length), collaborative
 /// vectors and fields. Upserts reuse an item's row; deletes leave a tombstone row that <see cref="Compact"/> removes.
-/// Readers take a read lock for a whole ranking (<see cref="Read"/>), writers a write lock per change.
+/// Writers take a write lock per change; readers take none, so a ranking must not run while the catalog is written
+/// (the evaluator alternates fitting and ranking). The engine ranks from the store's catalog mirror instead.
 /// </summary>
 public sealed class ItemCatalog : IRankingCatalog
 {
@@ -50,20 +51,6 @@ public sealed class ItemCatalog : IRankingCatalog
         if (contentDimension < 0 || collabDimension < 0) throw new ArgumentOutOfRangeException(nameof(contentDimension));
         ContentDimension = contentDimension;
         CollabDimension = collabDimension;
-    }
-
-    /// <summary>Holds the read lock until disposed: row numbers and contents stay stable meanwhile.</summary>
-    public ReadScope Read()
-    {
-        _lock.EnterReadLock();
-        return new ReadScope(_lock);
-    }
-
-    public readonly struct ReadScope : IDisposable
-    {
-        private readonly ReaderWriterLockSlim _lock;
-        internal ReadScope(ReaderWriterLockSlim l) => _lock = l;
-        public void Dispose() => _lock.ExitReadLock();
     }
 
     /// <summary>Adds or replaces an item. Empty spans mean "no such vector"; a given content vector is normalised.</summary>
@@ -210,7 +197,6 @@ public sealed class ItemCatalog : IRankingCatalog
     public bool IsLive(int row) => _live[row];
     public string IdOf(int row) => _ids[row];
     public bool TryGetRow(string id, out int row) => _rows.TryGetValue(id, out row) && _live[row];
-    public ItemFields FieldsOf(int row) => _fields[row];
 
     public ReadOnlySpan<float> Content(int row) =>
         _hasContent[row] ? _content.AsSpan(row * ContentDimension, ContentDimension) : ReadOnlySpan<float>.Empty;

@@ -19,7 +19,7 @@ public sealed class BadInputTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
 
-    private static byte[] Blob(params float[] v) => MemoryMarshal.AsBytes(v.AsSpan()).ToArray();
+    private static byte[] Blob(params float[] v) => ServerHarness.Blob(v);
     private static readonly byte[] BadUtf8 = [0x61, 0xC3, 0x28]; // 'a', then a broken two-byte sequence
 
     public static TheoryData<string, object[]> Cases() => new()

@@ -19,7 +19,7 @@ public sealed class RespWireTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
 
-    private static byte[] Blob(params float[] v) => MemoryMarshal.AsBytes(v.AsSpan()).ToArray();
+    private static byte[] Blob(params float[] v) => ServerHarness.Blob(v);
 
     [Fact]
     public async Task PingInlineAndArrayForms()

@@ -17,6 +17,9 @@ namespace RankEngine.Tests.Server;
 /// </summary>
 public sealed class ServerHarness : IAsyncDisposable
 {
+    /// <summary>Float32 little-endian bytes of a vector, as ITEM.ADDVEC and ENCODE's BLOB format carry them.</summary>
+    public static byte[] Blob(params float[] v) => System.Runtime.InteropServices.MemoryMarshal.AsBytes(v.AsSpan()).ToArray();
+
     private readonly TempDir _dir;
 
     private ServerHarness(TempDir dir, RankingEngine engine, IHost host)
