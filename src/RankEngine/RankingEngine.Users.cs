@@ -14,40 +14,43 @@ public sealed partial class RankingEngine
     /// <exception cref="ArgumentException">Empty ids, an unknown item, or a bad weight.</exception>
     public void RecordEvent(string userId, string itemId, UserEventKind kind, float weight = 1f, DateTimeOffset? timestamp = null)
     {
-        ArgumentException.ThrowIfNullOrEmpty(userId);
         ArgumentException.ThrowIfNullOrEmpty(itemId);
-        if (!Enum.IsDefined(kind)) throw new ArgumentException($"unknown event kind {(int)kind}");
-        if (!float.IsFinite(weight) || weight < 0) throw new ArgumentException($"event weight must be a finite number ≥ 0, got {weight}");
-        if (!_fields.ContainsKey(itemId)) throw new ArgumentException($"unknown item '{itemId}'");
         long ms = (timestamp ?? DateTimeOffset.UtcNow).ToUnixTimeMilliseconds();
-        lock (UserLock(userId))
-        {
-            var user = _store.TryGetUser(userId, out var existing) ? existing : new UserRecord(userId);
-            user.Events.Add(new UserEvent(itemId, kind, weight, ms));
-            if (user.Events.Count > _options.MaxUserEvents) user.Events.RemoveRange(0, user.Events.Count - _options.MaxUserEvents);
-            user.Bucket = Experiment.BucketOf(userId);
-            RebuildProfile(user);
-            _store.UpsertUser(user);
-        }
+        AppendEvents(userId, new[] { new UserEvent(itemId, kind, weight, ms) });
         if (kind is UserEventKind.Click or UserEventKind.Like or UserEventKind.Purchase)
             Experiment.RecordClick(Experiment.BucketOf(userId));
     }
 
-    /// <summary>Records many events of one user at once (e.g. ingest), with one profile rebuild and one write.</summary>
-    public void RecordEvents(string userId, IReadOnlyList<UserEvent> events)
+    /// <summary>
+    /// Records many events of one user at once (e.g. ingest), with one profile rebuild and one write. Historical
+    /// events do not count as A/B clicks.
+    /// </summary>
+    /// <exception cref="ArgumentException">Empty ids, an unknown item or kind, or a bad weight; nothing is written.</exception>
+    public void RecordEvents(string userId, IReadOnlyList<UserEvent> events) => AppendEvents(userId, events);
+
+    /// <summary>
+    /// Validates every event, then under the user's lock: appends them, keeps the newest
+    /// <see cref="RankingEngineOptions.MaxUserEvents"/> in time order, sets the bucket, rebuilds the profile and
+    /// writes the user durably.
+    /// </summary>
+    private void AppendEvents(string userId, IReadOnlyList<UserEvent> events)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
+        ArgumentNullException.ThrowIfNull(events);
         foreach (var e in events)
         {
-            if (!_fields.ContainsKey(e.ItemId)) throw new ArgumentException($"unknown item '{e.ItemId}'");
+            if (!Enum.IsDefined(e.Kind)) throw new ArgumentException($"unknown event kind {(int)e.Kind}");
             if (!float.IsFinite(e.Weight) || e.Weight < 0) throw new ArgumentException($"event weight must be a finite number ≥ 0, got {e.Weight}");
+            if (string.IsNullOrEmpty(e.ItemId) || !_fields.ContainsKey(e.ItemId)) throw new ArgumentException($"unknown item '{e.ItemId}'");
         }
         lock (UserLock(userId))
         {
             var user = _store.TryGetUser(userId, out var existing) ? existing : new UserRecord(userId);
             user.Events.AddRange(events);
-            user.Events.Sort((a, b) => a.TimestampMs.CompareTo(b.TimestampMs));
-            if (user.Events.Count > _options.MaxUserEvents) user.Events.RemoveRange(0, user.Events.Count - _options.MaxUserEvents);
+            // Stable by time, so trimming drops the truly oldest events even when one arrives late.
+            var ordered = user.Events.OrderBy(e => e.TimestampMs).ToList();
+            user.Events.Clear();
+            user.Events.AddRange(ordered.Skip(Math.Max(0, ordered.Count - _options.MaxUserEvents)));
             user.Bucket = Experiment.BucketOf(userId);
             RebuildProfile(user);
             _store.UpsertUser(user);
