@@ -20,6 +20,7 @@ public static class Program
         root.Subcommands.Add(ModelInfoCommand.Create());
         root.Subcommands.Add(EncodeCommand.Create());
         root.Subcommands.Add(IngestCommand.Create());
+        root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(RankCommand.Create());
         root.Subcommands.Add(EventCommand.Create());
         root.Subcommands.Add(ExperimentCommand.Create());

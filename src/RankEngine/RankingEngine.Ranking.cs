@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using RankEngine.Models;
 using RankEngine.Ranking;
 using RankEngine.Store;
 
@@ -22,22 +23,25 @@ public sealed partial class RankingEngine
             throw new ArgumentOutOfRangeException(nameof(request), request.K, $"k must be between 1 and {HybridRanker.MaxK}");
 
         int bucketIndex = string.IsNullOrEmpty(request.UserId) ? -1 : Experiment.BucketOf(request.UserId);
-        var parameters = Parameters(request, bucketIndex);
+        var model = _model;
+        var parameters = Parameters(request, bucketIndex, model);
 
         UserRecord? user = null;
         if (!string.IsNullOrEmpty(request.UserId)) _store.TryGetUser(request.UserId, out user);
         float[]? userContent = null, userCollab = null;
+        float[]? modelVector = model is null ? null : ModelUserVector(model, user);
         if (user is not null)
         {
             user.Vectors.TryGetValue(Content, out userContent);
-            user.Vectors.TryGetValue(Collab, out userCollab);
+            // With a trained model the collaborative part is the model's score; the pooled collab vector is unused.
+            if (model is null) user.Vectors.TryGetValue(Collab, out userCollab);
         }
         float[]? queryVector = string.IsNullOrWhiteSpace(request.QueryText) ? null : Encode(new[] { request.QueryText! }).Vector(0).ToArray();
 
         RankStrategy strategy;
         string explanation;
         float[]? content = userContent;
-        if (userContent is not null || userCollab is not null)
+        if (userContent is not null || userCollab is not null || modelVector is not null)
         {
             strategy = RankStrategy.Personalized;
             explanation = queryVector is null ? "personalised from the user's profile" : "personalised from the user's profile and the query";
@@ -61,21 +65,52 @@ public sealed partial class RankingEngine
             }
         }
 
-        var query = new RankingQuery(content ?? Array.Empty<float>(), userCollab ?? Array.Empty<float>());
-        if (request.Candidates is null || request.Candidates.Count > 256)
+        var query = new RankingQuery(content ?? Array.Empty<float>(), userCollab ?? Array.Empty<float>())
         {
-            // Whole-catalog (or large candidate) rankings: every dot product on the backend in one pass. Before the
-            // catalog view below is opened: syncing the device copy takes the mirror's write lock briefly.
+            DiversityCentre = model?.ContentMean ?? ReadOnlyMemory<float>.Empty,
+        };
+        bool wholeCatalog = request.Candidates is null || request.Candidates.Count > 256;
+        MirrorRankingCatalog? catalog = null;
+        // Scores come from the device copies, the ranking reads the mirror: both must be the same version of the
+        // catalog, or a write (or a compaction renumbering rows) in between would pair one item's score with another
+        // item. Sync, score, open the view, and check no change slipped in; retry if one did.
+        for (int attempt = 0; catalog is null; attempt++)
+        {
+            long synced = -1;
+            RankingQuery scored;
             lock (_scoringGate)
             {
-                query = query with
+                if (!ReferenceEquals(_model, model) && modelVector is not null && _model is { } swapped)
                 {
-                    ContentScores = content is null || parameters.ContentWeight == 0 ? default : _deviceCatalog.Score(Content, content),
-                    CollabScores = userCollab is null || parameters.CollabWeight == 0 || CollabDimension == 0 ? default : _deviceCatalog.Score(Collab, userCollab),
-                };
+                    // A refit was swapped in since this request read the model: score with the new one throughout,
+                    // never the user vector of one model against the item factors of another.
+                    model = swapped;
+                    modelVector = ModelUserVector(model, user) ?? new float[model.Rank];
+                    parameters = Parameters(request, bucketIndex, model);
+                    query = query with { DiversityCentre = model.ContentMean ?? ReadOnlyMemory<float>.Empty };
+                }
+                scored = query;
+                if (wholeCatalog || modelVector is not null)
+                {
+                    _deviceCatalog.Sync();
+                    synced = _deviceCatalog.SyncedChangeCount;
+                    scored = query with
+                    {
+                        ContentScores = !wholeCatalog || content is null || parameters.ContentWeight == 0 ? default : _deviceCatalog.ScoreSynced(Content, content),
+                        CollabScores = modelVector is not null && parameters.CollabWeight != 0 ? _deviceCatalog.ScoreModelSynced(modelVector)
+                            : !wholeCatalog || userCollab is null || parameters.CollabWeight == 0 || CollabDimension == 0 ? default : _deviceCatalog.ScoreSynced(Collab, userCollab),
+                    };
+                }
             }
+            var opened = new MirrorRankingCatalog(_store.Catalog, _fields);
+            if (synced < 0 || opened.ChangeCount == synced || attempt >= 8)
+            {
+                catalog = opened;
+                query = scored;
+            }
+            else opened.Dispose();
         }
-        using var catalog = new MirrorRankingCatalog(_store.Catalog, _fields);
+        using var _ = catalog;
         var unknown = new List<string>();
         List<int>? rows = null;
         if (request.Candidates is not null)
@@ -116,9 +151,10 @@ public sealed partial class RankingEngine
         return Rank(new RankRequest { UserId = userId, Candidates = itemIds, K = Math.Min(itemIds.Count, HybridRanker.MaxK), Diversity = 0 });
     }
 
-    private RankingParameters Parameters(RankRequest request, int bucketIndex)
+    private RankingParameters Parameters(RankRequest request, int bucketIndex, RankingModel? model)
     {
         var p = bucketIndex >= 0 ? Experiment.Buckets[bucketIndex].Parameters : Experiment.Buckets[0].Parameters;
+        if (UsesTunedDefaults && model is not null) p = TunedParameters(model);
         var boosts = new Dictionary<string, float>(p.Boosts);
         if (request.Boosts is not null)
             foreach (var (k, v) in request.Boosts) boosts[k] = v;
@@ -131,6 +167,15 @@ public sealed partial class RankingEngine
         };
         p.Validate();
         return p;
+    }
+
+    /// <summary>The ranking parameters training chose on validation (diversity stays off unless asked for).</summary>
+    private static RankingParameters TunedParameters(RankingModel model)
+    {
+        var d = model.Description.Defaults;
+        var boosts = new Dictionary<string, float>();
+        if (d.PopularityBoost != 0) boosts[PopularityField] = d.PopularityBoost;
+        return new RankingParameters { ContentWeight = d.ContentWeight, CollabWeight = d.CollabWeight, Boosts = boosts, Diversity = 0 };
     }
 
     private static float[] Combine(float[] a, float[] b)

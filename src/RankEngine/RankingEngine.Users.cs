@@ -54,6 +54,7 @@ public sealed partial class RankingEngine
             user.Bucket = Experiment.BucketOf(userId);
             RebuildProfile(user);
             _store.UpsertUser(user);
+            Interlocked.Add(ref _eventsSinceTraining, events.Count);
         }
     }
 

@@ -24,7 +24,7 @@ public sealed record RankingEngineOptions
     public TimeSpan ProfileHalfLife { get; init; } = TimeSpan.FromDays(30);
     public EventWeights EventWeights { get; init; } = EventWeights.Default;
     /// <summary>Events kept per user (the profile is pooled from these).</summary>
-    public int MaxUserEvents { get; init; } = 500;
+    public int MaxUserEvents { get; init; } = 2000;
     /// <summary>A/B experiment name; users are bucketed by hash(user id, name).</summary>
     public string ExperimentName { get; init; } = AbBuckets.DefaultExperiment;
     /// <summary>
@@ -68,6 +68,8 @@ public sealed partial class RankingEngine : IDisposable
 
     /// <summary>The A/B experiment users are bucketed into.</summary>
     public Experiment Experiment { get; }
+    /// <summary>True when no experiment was configured: the one bucket then serves the trained model's tuned defaults.</summary>
+    private bool UsesTunedDefaults { get; }
     /// <summary>Width of content vectors.</summary>
     public int ContentDimension { get; }
     public int CollabDimension => _options.CollabDimension;
@@ -88,6 +90,7 @@ public sealed partial class RankingEngine : IDisposable
         _encoder = encoder;
         ContentDimension = contentDimension;
         Experiment = experiment;
+        UsesTunedDefaults = options.Buckets is null && experiment.Buckets.Count == 1 && ReferenceEquals(experiment.Buckets[0].Parameters, RankingParameters.Default);
         // Dot products over the whole catalog run on the compute backend (SIMD CPU or CUDA) against a
         // backend-resident copy of the catalog mirror; without a model the SIMD backend does it.
         var scoring = backend as IScoringBackend;
@@ -101,6 +104,7 @@ public sealed partial class RankingEngine : IDisposable
             ? new DeviceCatalog(scoring, store.Catalog, Content, Collab)
             : new DeviceCatalog(scoring, store.Catalog, Content);
         LoadFields();
+        LoadModel();
     }
 
     /// <summary>Opens (or creates) an engine over a data directory; recovers every acknowledged write.</summary>

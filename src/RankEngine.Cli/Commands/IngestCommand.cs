@@ -19,11 +19,12 @@ internal static class IngestCommand
         var dataDir = EngineOptions.DataDir();
         var model = CommonOptions.Model();
         var backend = CommonOptions.Backend();
+        var noTrain = new Option<bool>("--no-train") { Description = "Skip training the ranking model at the end (run 'rankengine train' later)." };
         var force = new Option<bool>("--force") { Description = "Rewrite items and users already in the store (default: skip them, so an interrupted ingest resumes)." };
         var command = new Command("ingest",
-            "Load items (text encoded with the model) and events into the store: item vectors, popularity, collaborative vectors (implicit ALS), user profiles. Resumable.")
+            "Load items (text encoded with the model) and events into the store: item vectors, popularity, collaborative vectors (implicit ALS), user profiles; then train the ranking model (as 'rankengine train'). Resumable.")
         {
-            data, events, dataDir, model, backend, force,
+            data, events, dataDir, model, backend, force, noTrain,
         };
         command.SetAction(parse => CliErrors.Run(() =>
         {
@@ -54,6 +55,11 @@ internal static class IngestCommand
             Console.Error.WriteLine($"items: {summary.ItemsAdded:N0} added, {summary.ItemsSkipped:N0} already present; " +
                 $"collab vectors: {summary.CollabVectors:N0}; users: {summary.UsersAdded:N0} added, {summary.UsersSkipped:N0} already present; " +
                 $"{engine.ItemCount:N0} items in {Path.GetFullPath(parse.GetValue(dataDir)!)} ({sw.Elapsed.TotalSeconds:F0} s)");
+            if (!parse.GetValue(noTrain) && input.Events.Count > 0)
+            {
+                Console.Error.WriteLine("training the ranking model");
+                TrainCommand.Run(engine, new Models.TrainOptions());
+            }
             return 0;
         }));
         return command;

@@ -10,7 +10,11 @@ namespace RankEngine.Evaluation;
 /// <param name="Weight">Event weight (<see cref="UserEvent.Weight"/>).</param>
 /// <param name="Positive">Relevant for evaluation (rating ≥ 4 on MovieLens).</param>
 /// <param name="Timestamp">Unix seconds.</param>
-public readonly record struct EvalEvent(int User, int Item, UserEventKind Kind, float Weight, bool Positive, long Timestamp);
+public readonly record struct EvalEvent(int User, int Item, UserEventKind Kind, float Weight, bool Positive, long Timestamp)
+{
+    /// <summary>Position of the event in its source (so a split can be mapped back to the input events).</summary>
+    public int Index { get; init; }
+}
 
 /// <summary>Parameters of <see cref="TemporalSplit"/>.</summary>
 public sealed record SplitOptions
@@ -52,6 +56,9 @@ public sealed class TemporalSplit
         HeldOut = heldOut;
         Dropped = dropped;
     }
+
+    /// <summary>The same test users and held-out items over other training events (e.g. with some items made cold).</summary>
+    public TemporalSplit WithTrain(IReadOnlyList<EvalEvent> train) => new(train.ToList(), TestUsers.ToList(), HeldOut.ToList(), Dropped);
 
     public static TemporalSplit Create(IReadOnlyList<EvalEvent> events, SplitOptions? options = null)
     {

@@ -12,8 +12,13 @@ public readonly record struct RankingQuery(ReadOnlyMemory<float> Content, ReadOn
     /// here. Empty: compute every dot product here.
     /// </summary>
     public ReadOnlyMemory<float> ContentScores { get; init; }
-    /// <summary>Likewise for <c>Collab · c_row</c>.</summary>
+    /// <summary>
+    /// Likewise for the collaborative part. With an empty <see cref="Collab"/> vector these scores are the whole
+    /// collaborative part (a trained model's scores, computed by the engine), and rows past their end score 0.
+    /// </summary>
     public ReadOnlyMemory<float> CollabScores { get; init; }
+    /// <summary>Vector subtracted from content vectors before MMR's cosine (the catalog mean); empty for none.</summary>
+    public ReadOnlyMemory<float> DiversityCentre { get; init; }
 }
 
 /// <summary>How an item's score was made (explainability). <c>Total = Content + Collab + Σ Boosts</c>.</summary>
@@ -68,7 +73,7 @@ public static class HybridRanker
             throw new ArgumentException($"collab query has {collab.Length} dimensions, the catalog {catalog.CollabDimension}");
 
         // MMR re-ranks a larger pool of the most relevant items.
-        int poolK = parameters.Diversity > 0 ? Math.Min(MaxK * 4, Math.Max(4 * k, k + 50)) : k;
+        int poolK = parameters.Diversity > 0 ? Mmr.PoolSize(k) : k;
         var selector = new TopKSelector(poolK, catalog);
         var boosts = parameters.Boosts.ToArray();
         var filters = candidates.Filters;
@@ -84,7 +89,7 @@ public static class HybridRanker
         }
         var pool = selector.Drain();
         if (parameters.Diversity > 0 && pool.Length > 1)
-            pool = Mmr.Select(catalog, pool, k, parameters.Diversity);
+            pool = Diversify(catalog, pool, k, parameters.Diversity, query.DiversityCentre.Span);
         else if (pool.Length > k)
             pool = pool[..k];
 
@@ -98,10 +103,11 @@ public static class HybridRanker
         KeyValuePair<string, float>[] boosts)
     {
         float score = p.ContentWeight * Similarity(catalog, row, query.Content.Span, query.ContentScores.Span, content: true, p.ContentWeight)
-            + p.CollabWeight * Similarity(catalog, row, query.Collab.Span, query.CollabScores.Span, content: false, p.CollabWeight);
+            + CollabPart(catalog, row, query, p.CollabWeight);
         foreach (var (field, w) in boosts)
-            if (catalog.TryGetNumber(row, field, out double v)) score += w * (float)v;
-        return score;
+            if (catalog.TryGetNumber(row, field, out double v)) score += Finite(w * (float)v);
+        // Overflowing arithmetic (huge boosts) must not put NaN or ∞ into a list: clamp to the float range.
+        return Finite(score);
     }
 
     /// <summary>query · item vector for one signal; 0 when either side is missing or the weight is 0.</summary>
@@ -111,60 +117,48 @@ public static class HybridRanker
         if (query.IsEmpty || weight == 0) return 0f;
         var item = content ? catalog.Content(row) : catalog.Collab(row);
         if (item.IsEmpty) return 0f;
-        return row < precomputed.Length ? precomputed[row] : TensorPrimitives.Dot(query, item);
+        float value = row < precomputed.Length ? precomputed[row] : TensorPrimitives.Dot(query, item);
+        return float.IsFinite(value) ? value : 0f;
+    }
+
+    private static float Finite(float value) => float.IsNaN(value) ? 0f : Math.Clamp(value, -float.MaxValue, float.MaxValue);
+
+    /// <summary>The collaborative part: precomputed model scores when the query has no collab vector.</summary>
+    private static float CollabPart(IRankingCatalog catalog, int row, in RankingQuery query, float weight)
+    {
+        if (weight == 0) return 0f;
+        if (query.Collab.IsEmpty)
+        {
+            var scores = query.CollabScores.Span;
+            return row < scores.Length && float.IsFinite(scores[row]) ? weight * scores[row] : 0f;
+        }
+        return weight * Similarity(catalog, row, query.Collab.Span, query.CollabScores.Span, content: false, weight);
+    }
+
+    private static (float Score, int Row)[] Diversify(IRankingCatalog catalog, (float Score, int Row)[] pool, int k, float lambda, ReadOnlySpan<float> centre)
+    {
+        int d = catalog.ContentDimension;
+        var relevance = new float[pool.Length];
+        var vectors = new float[pool.Length * d];
+        for (int i = 0; i < pool.Length; i++)
+        {
+            relevance[i] = pool[i].Score;
+            catalog.Content(pool[i].Row).CopyTo(vectors.AsSpan(i * d, d));
+        }
+        var order = Mmr.Select(relevance, vectors, d, centre, k, lambda);
+        var result = new (float, int)[order.Length];
+        for (int i = 0; i < order.Length; i++) result[i] = pool[order[i]];
+        return result;
     }
 
     private static ScoreParts Parts(IRankingCatalog catalog, int row, in RankingQuery query, RankingParameters p,
         KeyValuePair<string, float>[] boosts)
     {
         float contentPart = p.ContentWeight * Similarity(catalog, row, query.Content.Span, query.ContentScores.Span, content: true, p.ContentWeight);
-        float collabPart = p.CollabWeight * Similarity(catalog, row, query.Collab.Span, query.CollabScores.Span, content: false, p.CollabWeight);
+        float collabPart = CollabPart(catalog, row, query, p.CollabWeight);
         var boostParts = new KeyValuePair<string, float>[boosts.Length];
         for (int b = 0; b < boosts.Length; b++)
-            boostParts[b] = new(boosts[b].Key, catalog.TryGetNumber(row, boosts[b].Key, out double v) ? boosts[b].Value * (float)v : 0f);
+            boostParts[b] = new(boosts[b].Key, catalog.TryGetNumber(row, boosts[b].Key, out double v) ? Finite(boosts[b].Value * (float)v) : 0f);
         return new ScoreParts(contentPart, collabPart, boostParts);
-    }
-}
-
-/// <summary>
-/// Maximal marginal relevance: greedily picks the item maximising <c>(1 − λ)·rel − λ·max_j sim(i, j)</c> over the
-/// items j already picked, where rel is the pool's relevance min-max scaled to [0, 1] and sim is the dot product of
-/// unit content vectors, clamped at 0 (0 when an item has none): an item opposite to the picked ones is "not similar",
-/// not a bonus, so anti-relevant items are never promoted for diversity. λ = 0 reproduces the relevance order.
-/// </summary>
-public static class Mmr
-{
-    public static (float Score, int Row)[] Select(IRankingCatalog catalog, (float Score, int Row)[] pool, int k, float lambda)
-    {
-        int n = pool.Length, take = Math.Min(k, n);
-        float max = pool[0].Score, min = pool[0].Score;
-        foreach (var p in pool) { max = Math.Max(max, p.Score); min = Math.Min(min, p.Score); }
-        float range = max - min;
-        var maxSim = new float[n]; // starts at 0: similarity is clamped below at 0
-        var used = new bool[n];
-        var result = new (float, int)[take];
-        for (int t = 0; t < take; t++)
-        {
-            int best = -1;
-            float bestValue = float.NegativeInfinity;
-            for (int i = 0; i < n; i++)
-            {
-                if (used[i]) continue;
-                float rel = range > 0 ? (pool[i].Score - min) / range : 1f;
-                float value = (1 - lambda) * rel - lambda * maxSim[i];
-                if (value > bestValue) { bestValue = value; best = i; } // pool is in relevance order: ties keep it
-            }
-            used[best] = true;
-            result[t] = pool[best];
-            var chosen = catalog.Content(pool[best].Row);
-            for (int i = 0; i < n; i++)
-            {
-                if (used[i]) continue;
-                var other = catalog.Content(pool[i].Row);
-                float sim = chosen.IsEmpty || other.IsEmpty ? 0f : TensorPrimitives.Dot(chosen, other);
-                if (sim > maxSim[i]) maxSim[i] = sim;
-            }
-        }
-        return result;
     }
 }

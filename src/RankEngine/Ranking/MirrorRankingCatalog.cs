@@ -25,6 +25,8 @@ internal sealed class MirrorRankingCatalog : IRankingCatalog, IDisposable
     }
 
     public int RowCount => _view.RowCount;
+    /// <summary>The mirror's change count this view sees.</summary>
+    public long ChangeCount => _view.ChangeCount;
     public int ContentDimension { get; }
     public int CollabDimension { get; }
 

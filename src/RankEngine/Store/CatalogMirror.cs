@@ -97,7 +97,7 @@ public sealed class CatalogMirror
         try
         {
             var rows = _fullReload ? [] : _dirtyRows.ToArray();
-            var changes = new CatalogChanges(_version, _fullReload, _rowCount, rows);
+            var changes = new CatalogChanges(_version, _fullReload, _rowCount, rows) { ChangeCount = _changeCount };
             foreach (int row in _dirtyRows)
                 _dirtyBits[row >> 6] &= ~(1UL << (row & 63));
             _dirtyRows.Clear();
@@ -359,6 +359,9 @@ public sealed class CatalogMirror
         /// <summary>Layout version (see <see cref="CatalogMirror.Version"/>).</summary>
         public long Version => _mirror._version;
 
+        /// <summary>Row changes so far (see <see cref="CatalogMirror.ChangeCount"/>); equal to a <see cref="CatalogChanges.ChangeCount"/> means nothing changed since.</summary>
+        public long ChangeCount => _mirror._changeCount;
+
         /// <summary>Row → id; null for a tombstone.</summary>
         public ReadOnlySpan<string?> Ids => _mirror._ids.AsSpan(0, _mirror._rowCount);
 
@@ -409,4 +412,8 @@ public sealed class CatalogMirror
 /// <param name="FullReload">True: re-upload every matrix (first call, or the layout changed); <paramref name="DirtyRows"/> is empty.</param>
 /// <param name="RowCount">Rows in use now.</param>
 /// <param name="DirtyRows">Rows written since the last call (upserted or tombstoned), each once, in first-change order.</param>
-public sealed record CatalogChanges(long Version, bool FullReload, int RowCount, int[] DirtyRows);
+public sealed record CatalogChanges(long Version, bool FullReload, int RowCount, int[] DirtyRows)
+{
+    /// <summary>The mirror's <see cref="CatalogMirror.ChangeCount"/> when these changes were taken.</summary>
+    public long ChangeCount { get; init; }
+}

@@ -127,7 +127,20 @@ public sealed class RankingCoreTests
         var diverse = HybridRanker.Rank(cat, q, new RankingParameters { Diversity = 0.5f }, new CandidateSet(), 2).Select(r => r.Id);
         Assert.Equal(new[] { "x1", "y" }, diverse);
         // λ = 0 through the MMR path is the relevance order.
-        Assert.Equal(plain, Mmr.Select(cat, new[] { (0.9f, 0), (0.8f, 1), (0.5f, 2) }, 2, 0f).Select(p => cat.IdOf(p.Row)));
+        Assert.Equal(new[] { 0, 1 }, Mmr.Select([0.9f, 0.8f, 0.5f], [1f, 0.05f, 1f, 0.06f, 0.6f, 0.8f], 2, default, 2, 0f));
+    }
+
+    [Fact]
+    public void MmrCentresSimilaritiesOnTheCatalogMean()
+    {
+        // Raw vectors lie in one narrow cone (raw cosines ≥ 0.98): at λ = 0.6 uncentred MMR keeps the relevance order
+        // (after item 0, relevance min-max scaled to (1, 0.5, 0): item 1 scores 0.4·0.5 − 0.6·0.99995 ≈ −0.40, item 2
+        // 0.4·0 − 0.6·0.98 ≈ −0.59). Around the mean (1, 0.1) items 0 and 1 point the same way (cosine 1) and item 2 the
+        // opposite way (cosine −1, clamped to 0): item 1 scores −0.40, item 2 scores 0, so item 2 is picked.
+        float[] vectors = [1f, 0.2f, 1f, 0.19f, 1f, 0f];
+        float[] relevance = [1f, 0.95f, 0.9f];
+        Assert.Equal(new[] { 0, 1 }, Mmr.Select(relevance, vectors, 2, default, 2, 0.6f));
+        Assert.Equal(new[] { 0, 2 }, Mmr.Select(relevance, vectors, 2, [1f, 0.1f], 2, 0.6f));
     }
 
     [Fact]

@@ -1,0 +1,257 @@
+using System.Globalization;
+using System.Text;
+using RankEngine.Data;
+using RankEngine.Models;
+using RankEngine.Ranking;
+using RankEngine.Store;
+
+namespace RankEngine.Evaluation;
+
+/// <summary>Parameters of <see cref="ServedEvaluator"/>.</summary>
+public sealed record ServedEvaluationOptions
+{
+    /// <summary>List length of every metric and of the RANK calls.</summary>
+    public int K { get; init; } = 10;
+    /// <summary>Which ratings are relevant (≥ 4 stars); events without a rating are relevant when a like, click or purchase.</summary>
+    public RatingMapping Mapping { get; init; } = RatingMapping.Default;
+    public SplitOptions Split { get; init; } = new();
+    /// <summary>EASE baseline λ values; the report keeps each and names the best on the test split.</summary>
+    public IReadOnlyList<double> EaseLambdas { get; init; } = [100, 200, 500];
+    /// <summary>Share of the catalog whose training events are removed for the item-cold-start variant (0: skip it).</summary>
+    public double ColdItemFraction { get; init; } = 0.1;
+    /// <summary>Tags field for the metadata diversity metric (1 − Jaccard); MovieLens: genres.</summary>
+    public string TagsField { get; init; } = "genres";
+    public int Seed { get; init; } = 42;
+    /// <summary>Model file for the engine stores (null: vectors only).</summary>
+    public string? ModelPath { get; init; }
+    public string Backend { get; init; } = "auto";
+    /// <summary>Directory for the temporary stores (deleted afterwards).</summary>
+    public string? WorkDirectory { get; init; }
+}
+
+/// <summary>One row of the report.</summary>
+public sealed record ServedResult(string Method, double HitRate, double Ndcg, double Recall, double ContentDiversity, double TagDiversity,
+    double Coverage, int Users, int ColdHits = 0);
+
+/// <summary>What <see cref="ServedEvaluator.Run"/> measured.</summary>
+public sealed record ServedReport(IReadOnlyList<ServedResult> Rows, int K, ModelDescription Model, int TestUsers, int HeldOut, int TrainEvents, int ColdItems)
+{
+    public ServedResult this[string method] => Rows.First(r => r.Method == method);
+
+    public string ToMarkdown()
+    {
+        var sb = new StringBuilder();
+        string k = K.ToString(CultureInfo.InvariantCulture);
+        sb.Append($"| method | HR@{k} | NDCG@{k} | Recall@{k} | ILD content | ILD genres | coverage | cold hits |\n");
+        sb.Append("|:--|--:|--:|--:|--:|--:|--:|--:|\n");
+        foreach (var m in Rows)
+            sb.Append(CultureInfo.InvariantCulture, $"| {m.Method} | {m.HitRate:F4} | {m.Ndcg:F4} | {m.Recall:F4} | {m.ContentDiversity:F4} | {m.TagDiversity:F4} | {m.Coverage:F4} | {m.ColdHits} |\n");
+        return sb.ToString();
+    }
+}
+
+/// <summary>
+/// Evaluates what RANK serves and nothing else. Per split (the temporal split of <see cref="TemporalSplit"/>), the
+/// training events go into a fresh engine store through <see cref="Ingestion.Run"/> (as <c>rankengine ingest</c>
+/// does), <see cref="RankingEngine.Train"/> fits and tunes the model exactly as at the end of ingest, and every
+/// test user is ranked with the engine's public <see cref="RankingEngine.Rank"/>: <c>K k, EXCLUDE_SEEN</c> and the
+/// stored defaults ("served"), and again with the trained recommended diversity ("served + MMR"). Baselines are
+/// computed here, independently, on the same training events: popularity, item-kNN, exact EASE. The item-cold-start
+/// variant removes every training event of a random share of the items (they stay in the catalog with their text)
+/// and serves with and without the content→factor mapping.
+/// </summary>
+public static class ServedEvaluator
+{
+    public const string Popularity = "popularity";
+    public const string ItemKnnName = "item-kNN";
+    public const string Served = "served (shipped defaults)";
+    public const string ServedMmr = "served + MMR (default λ)";
+    public const string ColdServed = "cold-start: served";
+    public const string ColdNoMapping = "cold-start: served, no content mapping";
+
+    public static ServedReport Run(InteractionData data, ServedEvaluationOptions options, Action<string>? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        int k = options.K;
+        var rows = new Dictionary<string, int>(data.Items.Count, StringComparer.Ordinal);
+        for (int i = 0; i < data.Items.Count; i++) rows[data.Items[i].Id] = i;
+        var userIds = new List<string>();
+        var events = ToEvalEvents(data, rows, options.Mapping, userIds);
+        var split = TemporalSplit.Create(events, options.Split);
+        if (split.TestUsers.Count == 0) throw new ArgumentException("no user has enough positives to evaluate");
+        log?.Invoke($"split: {split.Train.Count:N0} training events, {split.TestUsers.Count} test users, {split.HeldOut.Sum(h => h.Length):N0} held-out items");
+        var trainEvents = split.Train.Select(e => e.Index).ToHashSet();
+        string work = options.WorkDirectory ?? Path.Combine(Path.GetTempPath(), "rankengine-eval-" + Guid.NewGuid().ToString("N")[..8]);
+        var results = new List<ServedResult>();
+        var tags = data.Items.Select(i => i.Fields.Tags.TryGetValue(options.TagsField, out var t) ? t.ToHashSet(StringComparer.Ordinal) : new HashSet<string>()).ToArray();
+        try
+        {
+            // Baselines, computed independently.
+            int users = userIds.Count, items = data.Items.Count;
+            var seen = new HashSet<int>[users];
+            for (int u = 0; u < users; u++) seen[u] = new HashSet<int>();
+            foreach (var e in split.Train) seen[e.User].Add(e.Item);
+            var pop = new PopularityScores(items, split.Train);
+            results.Add(Measure(Popularity, split, TopByScores(split, seen, items, k, (_, s) => { for (int i = 0; i < items; i++) s[i] = pop.Scores[i]; }), null, tags, items, k));
+            var knn = new ItemKnn(users, items, split.Train);
+            var scratch = new double[users];
+            results.Add(Measure(ItemKnnName, split, TopByScores(split, seen, items, k, (u, s) => knn.Score(u, s, scratch)), null, tags, items, k));
+            foreach (double lambda in options.EaseLambdas)
+            {
+                log?.Invoke($"EASE λ={lambda}");
+                var ease = new EaseBaseline(users, items, split.Train, lambda);
+                results.Add(Measure($"EASE λ={lambda.ToString(CultureInfo.InvariantCulture)}", split, TopByScores(split, seen, items, k, (u, s) => ease.Score(u, s)), null, tags, items, k));
+            }
+
+            // The served path.
+            var (model, served, mmr, contentVectors) = Serve(data, split, trainEvents, userIds, rows, options, Path.Combine(work, "main"), log, ModelOptions(true));
+            results.Add(Measure(Served, split, served, contentVectors, tags, items, k));
+            results.Add(Measure(ServedMmr, split, mmr, contentVectors, tags, items, k));
+
+            int coldCount = 0;
+            if (options.ColdItemFraction > 0)
+            {
+                var random = new Random(options.Seed);
+                var trained = split.Train.Select(e => e.Item).Distinct().OrderBy(i => i).ToList();
+                var cold = trained.OrderBy(_ => random.Next()).Take((int)(trained.Count * options.ColdItemFraction)).ToHashSet();
+                coldCount = cold.Count;
+                var coldTrain = split.Train.Where(e => !cold.Contains(e.Item)).Select(e => e.Index).ToHashSet();
+                var coldSplit = split.WithTrain(split.Train.Where(e => !cold.Contains(e.Item)).ToList());
+                foreach (bool mapping in new[] { true, false })
+                {
+                    var (_, lists, _, vectors) = Serve(data, coldSplit, coldTrain, userIds, rows, options,
+                        Path.Combine(work, mapping ? "cold" : "cold-nomap"), log, ModelOptions(mapping));
+                    int hits = 0;
+                    for (int t = 0; t < coldSplit.TestUsers.Count; t++)
+                        foreach (int item in lists[t].Take(k))
+                            if (cold.Contains(item) && coldSplit.HeldOut[t].Contains(item)) hits++;
+                    results.Add(Measure(mapping ? ColdServed : ColdNoMapping, coldSplit, lists, vectors, tags, items, k) with { ColdHits = hits });
+                }
+            }
+            return new ServedReport(results, k, model, split.TestUsers.Count, split.HeldOut.Sum(h => h.Length), split.Train.Count, coldCount);
+        }
+        finally
+        {
+            if (options.WorkDirectory is null && Directory.Exists(work)) Directory.Delete(work, recursive: true);
+        }
+    }
+
+    private static TrainOptions ModelOptions(bool mapping) => new() { ContentMapping = mapping };
+
+    /// <summary>Ingest the training events into a fresh store, train, and RANK every test user through the public API.</summary>
+    private static (ModelDescription Model, int[][] Served, int[][] Mmr, float[] Content) Serve(InteractionData data, TemporalSplit split,
+        HashSet<int> trainEventIndexes, List<string> userIds, Dictionary<string, int> rows, ServedEvaluationOptions options, string directory,
+        Action<string>? log, TrainOptions train)
+    {
+        var trainData = new InteractionData(data.Items, data.Events.Where((_, i) => trainEventIndexes.Contains(i)).ToList(), data.Source + " (training part)");
+        if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+        using var engine = RankingEngine.Open(new RankingEngineOptions
+        {
+            DataDirectory = directory,
+            ModelPath = options.ModelPath,
+            Backend = options.Backend,
+            CheckpointInterval = null,
+        });
+        log?.Invoke($"ingest into {directory}");
+        Ingestion.Run(engine, trainData);
+        var model = engine.Train(train, line => log?.Invoke("  " + line));
+        int k = options.K;
+        var served = new int[split.TestUsers.Count][];
+        var mmr = new int[split.TestUsers.Count][];
+        Parallel.For(0, split.TestUsers.Count, t =>
+        {
+            string user = userIds[split.TestUsers[t]];
+            served[t] = Rows(engine.Rank(new RankRequest { UserId = user, K = k, ExcludeSeen = true }), rows);
+            mmr[t] = Rows(engine.Rank(new RankRequest { UserId = user, K = k, ExcludeSeen = true, Diversity = model.Defaults.RecommendedDiversity }), rows);
+        });
+        int d = engine.ContentDimension;
+        var content = new float[data.Items.Count * d];
+        for (int i = 0; i < data.Items.Count; i++)
+            if (engine.TryGetItem(data.Items[i].Id, out var item) && item!.Vectors.TryGetValue("content", out var v)) v.CopyTo(content, i * d);
+        return (model, served, mmr, content);
+    }
+
+    private static int[] Rows(RankResponse response, Dictionary<string, int> rows) => response.Items.Select(i => rows[i.Id]).ToArray();
+
+    private static int[][] TopByScores(TemporalSplit split, HashSet<int>[] seen, int items, int k, Action<int, double[]> score)
+    {
+        var lists = new int[split.TestUsers.Count][];
+        Parallel.For(0, split.TestUsers.Count, () => new double[items], (t, _, s) =>
+        {
+            int u = split.TestUsers[t];
+            score(u, s);
+            var order = Enumerable.Range(0, items).Where(i => !seen[u].Contains(i)).OrderByDescending(i => s[i]).ThenBy(i => i).Take(k).ToArray();
+            lists[t] = order;
+            return s;
+        }, _ => { });
+        return lists;
+    }
+
+    private static ServedResult Measure(string method, TemporalSplit split, int[][] lists, float[]? content, HashSet<string>[] tags, int items, int k)
+    {
+        double hr = 0, ndcg = 0, recall = 0, ildContent = 0, ildTags = 0;
+        int withContent = 0;
+        for (int t = 0; t < lists.Length; t++)
+        {
+            var relevant = split.HeldOut[t].ToHashSet();
+            hr += RankingMetrics.HitRate(lists[t], relevant, k);
+            ndcg += RankingMetrics.Ndcg(lists[t], relevant, k);
+            recall += RankingMetrics.Recall(lists[t], relevant, k);
+            ildTags += TagDiversity(lists[t], tags, k);
+            if (content is not null) { ildContent += ContentDiversity(lists[t], content, content.Length / Math.Max(1, items), k); withContent++; }
+        }
+        int n = Math.Max(1, lists.Length);
+        return new ServedResult(method, hr / n, ndcg / n, recall / n, withContent == 0 ? double.NaN : ildContent / withContent, ildTags / n,
+            RankingMetrics.CatalogCoverage(lists, items, k), lists.Length);
+    }
+
+    private static double ContentDiversity(int[] list, float[] content, int d, int k)
+    {
+        int m = Math.Min(k, list.Length);
+        double sum = 0;
+        int pairs = 0;
+        for (int a = 0; a < m; a++)
+            for (int b = a + 1; b < m; b++)
+            {
+                sum += 1 - System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(content.AsSpan(list[a] * d, d), content.AsSpan(list[b] * d, d));
+                pairs++;
+            }
+        return pairs == 0 ? 0 : sum / pairs;
+    }
+
+    /// <summary>Mean over pairs of 1 − Jaccard of the items' tag sets (what a person sees: how different the genres are).</summary>
+    internal static double TagDiversity(int[] list, HashSet<string>[] tags, int k)
+    {
+        int m = Math.Min(k, list.Length);
+        double sum = 0;
+        int pairs = 0;
+        for (int a = 0; a < m; a++)
+            for (int b = a + 1; b < m; b++)
+            {
+                var x = tags[list[a]];
+                var y = tags[list[b]];
+                int union = x.Count + y.Count, common = 0;
+                foreach (var s in x) if (y.Contains(s)) common++;
+                union -= common;
+                sum += union == 0 ? 0 : 1 - (double)common / union;
+                pairs++;
+            }
+        return pairs == 0 ? 0 : sum / pairs;
+    }
+
+    /// <summary>Dense user and item indexes for the split; relevance from the rating (≥ 4) or the kind.</summary>
+    internal static List<EvalEvent> ToEvalEvents(InteractionData data, Dictionary<string, int> rows, RatingMapping mapping, List<string> userIds)
+    {
+        var userIndex = new Dictionary<string, int>(StringComparer.Ordinal);
+        var result = new List<EvalEvent>(data.Events.Count);
+        for (int i = 0; i < data.Events.Count; i++)
+        {
+            var e = data.Events[i];
+            if (!rows.TryGetValue(e.ItemId, out int row)) throw new ArgumentException($"event {i + 1} (user '{e.UserId}') names item '{e.ItemId}', which is not in the catalog");
+            if (!userIndex.TryGetValue(e.UserId, out int user)) { userIndex[e.UserId] = user = userIds.Count; userIds.Add(e.UserId); }
+            bool positive = e.Rating is float r ? mapping.IsPositive(r) : e.Kind is UserEventKind.Like or UserEventKind.Purchase or UserEventKind.Click;
+            result.Add(new EvalEvent(user, row, e.Kind, e.Weight, positive, e.Timestamp) { Index = i });
+        }
+        return result;
+    }
+}

@@ -1,0 +1,246 @@
+using System.Diagnostics;
+using System.Numerics.Tensors;
+using RankEngine.Models.Linear;
+using RankEngine.Ranking;
+using RankEngine.Ranking.Collaborative;
+using RankEngine.Store;
+
+namespace RankEngine.Models;
+
+/// <summary>Options of <see cref="ModelTrainer"/>.</summary>
+public sealed record TrainOptions
+{
+    /// <summary>Largest factor rank tried (validation picks among 128, 256 and this, never above it).</summary>
+    public int MaxRank { get; init; } = 512;
+    /// <summary>Share of each user's strong positives held out (from the end of their history) for validation.</summary>
+    public double ValidationFraction { get; init; } = 0.2;
+    /// <summary>Users sampled for validation at most (the cost of tuning is bounded on large stores).</summary>
+    public int MaxValidationUsers { get; init; } = 3000;
+    /// <summary>Learn ridge maps from content vectors to factors, so items without events are ranked from their text.</summary>
+    public bool ContentMapping { get; init; } = true;
+    /// <summary>Seed of the randomized decomposition and of the user sample.</summary>
+    public int Seed { get; init; } = 42;
+    /// <summary>List length the settings are tuned for (NDCG@K).</summary>
+    public int K { get; init; } = 10;
+}
+
+/// <summary>One user's events as training reads them (oldest first or in any order).</summary>
+public sealed record TrainingUser(string Id, IReadOnlyList<UserEvent> Events);
+
+/// <summary>What training needs of the catalog: every item id with its content vector (rows of one matrix) and popularity.</summary>
+internal sealed record TrainingCatalog(string[] Ids, float[] Content, int ContentDimension, float[]? Popularity);
+
+/// <summary>
+/// Fits <see cref="RankingModel"/> from the store's own events. A validation split is carved from the events
+/// (each user's last strong positives, in time order); the model (λ, rank), the user-vector weights (recency
+/// half-life, views, negatives) and the served score weights (content, popularity) are chosen by NDCG@K on it by
+/// coordinate search; then the model is refitted on every event with the chosen settings. The ranking used to
+/// score validation is the served one: score = w_collab·(u·Output_i) + w_content·(profile·e_i) + b·popularity_i
+/// over the whole catalog minus the items the user has events on.
+/// </summary>
+internal static class ModelTrainer
+{
+    public static RankingModel Train(IReadOnlyList<TrainingUser> users, TrainingCatalog catalog, TrainOptions options,
+        long version, EventWeights eventWeights, TimeSpan profileHalfLife, Action<string>? log = null)
+    {
+        var clock = Stopwatch.StartNew();
+        var index = new Dictionary<string, int>(catalog.Ids.Length, StringComparer.Ordinal);
+        for (int i = 0; i < catalog.Ids.Length; i++) index[catalog.Ids[i]] = i;
+
+        // 1. Validation split.
+        var (fitUsers, validation) = Split(users, options, index);
+        var settings = new Settings(200, Math.Min(options.MaxRank, 512), new ModelInputWeights { HalfLifeDays = 0 }, 0, 0);
+        double validationNdcg = double.NaN;
+        if (validation.Count >= 10)
+        {
+            log?.Invoke($"validation: {validation.Count} users, fitting on {fitUsers.Sum(u => u.Events.Count)} events");
+            var data = Matrix(fitUsers, index, out var activeCatalogRows);
+            if (activeCatalogRows.Length > 1)
+            {
+                var decomposition = SpectralEase.Fit(data, Math.Min(options.MaxRank, activeCatalogRows.Length), options.Seed,
+                    progress: s => log?.Invoke($"validation fit: {s}"));
+                var tuner = new ValidationTuner(decomposition, activeCatalogRows, catalog, validation, options, eventWeights, profileHalfLife);
+                (settings, validationNdcg) = tuner.Tune(settings, log);
+            }
+        }
+        else log?.Invoke($"validation: only {validation.Count} users with enough history; default settings");
+
+        // 2. Final fit on everything.
+        var all = Matrix(users, index, out var active);
+        if (active.Length == 0) throw new InvalidOperationException("no user has a click, like or purchase on a catalog item: nothing to learn from");
+        int rank = Math.Min(settings.Rank, active.Length);
+        var final = SpectralEase.Fit(all, rank, options.Seed, progress: s => log?.Invoke($"final fit: {s}"));
+        var factors = final.FactorsFor(settings.Lambda, rank);
+        var (toInput, toOutput, mean) = options.ContentMapping && catalog.ContentDimension > 0
+            ? ContentMaps(catalog, active, factors)
+            : (null, null, catalog.ContentDimension > 0 ? Mean(catalog) : null);
+        double scale = ScoreScale(users, index, active, factors, settings.Weights, options.Seed);
+        for (int i = 0; i < factors.Output.Length; i++) factors.Output[i] = (float)(factors.Output[i] * scale);
+        if (toOutput is not null)
+            for (int i = 0; i < toOutput.Length; i++) toOutput[i] = (float)(toOutput[i] * scale);
+        var ids = new string[active.Length];
+        for (int i = 0; i < active.Length; i++) ids[i] = catalog.Ids[active[i]];
+        var description = new ModelDescription
+        {
+            Version = version,
+            Rank = rank,
+            ContentDimension = toInput is null ? 0 : catalog.ContentDimension,
+            Lambda = settings.Lambda,
+            InputWeights = settings.Weights,
+            Defaults = new TunedDefaults
+            {
+                ContentWeight = settings.ContentWeight,
+                CollabWeight = 1,
+                PopularityBoost = settings.PopularityBoost,
+                RecommendedDiversity = settings.Diversity,
+            },
+            ScoreScale = scale,
+            TrainedAt = DateTimeOffset.UtcNow,
+            Users = users.Count,
+            Items = active.Length,
+            Events = all.NonZeros,
+            ValidationNdcg = validationNdcg,
+            TrainSeconds = clock.Elapsed.TotalSeconds,
+        };
+        return new RankingModel(description, ids, factors.Input, factors.Output, toInput, toOutput, toInput is null ? null : mean);
+    }
+
+    internal sealed record Settings(double Lambda, int Rank, ModelInputWeights Weights, float ContentWeight, float PopularityBoost, float Diversity = 0);
+
+    internal sealed record ValidationUser(TrainingUser Train, int[] HeldOut);
+
+    /// <summary>Per user: the last h = max(1, round(f·n)) strong positives (n ≥ 5) are held out with everything after the first of them.</summary>
+    internal static (List<TrainingUser> Fit, List<ValidationUser> Validation) Split(IReadOnlyList<TrainingUser> users, TrainOptions options,
+        Dictionary<string, int> index)
+    {
+        var fit = new List<TrainingUser>(users.Count);
+        var validation = new List<ValidationUser>();
+        foreach (var user in users)
+        {
+            var events = user.Events.OrderBy(e => e.TimestampMs).ToList(); // stable: ties keep history order
+            int positives = events.Count(e => ModelInputWeights.IsStrongPositive(e.Kind) && index.ContainsKey(e.ItemId));
+            if (positives < 5) { fit.Add(user with { Events = events }); continue; }
+            int hold = Math.Max(1, (int)Math.Round(positives * options.ValidationFraction, MidpointRounding.AwayFromZero));
+            int cut = 0, seen = 0;
+            for (; cut < events.Count; cut++)
+                if (ModelInputWeights.IsStrongPositive(events[cut].Kind) && index.ContainsKey(events[cut].ItemId) && ++seen == positives - hold + 1) break;
+            var train = events.GetRange(0, cut);
+            var trainItems = new HashSet<string>(train.Select(e => e.ItemId), StringComparer.Ordinal);
+            var held = new List<int>();
+            for (int i = cut; i < events.Count; i++)
+            {
+                var e = events[i];
+                if (ModelInputWeights.IsStrongPositive(e.Kind) && !trainItems.Contains(e.ItemId) && index.TryGetValue(e.ItemId, out int row) && !held.Contains(row))
+                    held.Add(row);
+            }
+            var trainUser = user with { Events = train };
+            fit.Add(trainUser);
+            if (held.Count > 0) validation.Add(new ValidationUser(trainUser, held.ToArray()));
+        }
+        if (validation.Count > options.MaxValidationUsers)
+        {
+            var random = new Random(options.Seed);
+            validation = validation.OrderBy(_ => random.Next()).Take(options.MaxValidationUsers).ToList();
+        }
+        return (fit, validation);
+    }
+
+    /// <summary>Binary users × active items matrix of strong positives; <paramref name="activeRows"/> maps model index → catalog row.</summary>
+    internal static InteractionMatrix Matrix(IReadOnlyList<TrainingUser> users, Dictionary<string, int> index, out int[] activeRows)
+    {
+        var modelIndex = new Dictionary<int, int>();
+        var rows = new List<int>();
+        var pairs = new List<Interaction>();
+        var seen = new HashSet<int>();
+        for (int u = 0; u < users.Count; u++)
+        {
+            seen.Clear();
+            foreach (var e in users[u].Events)
+            {
+                if (!ModelInputWeights.IsStrongPositive(e.Kind) || !(e.Weight > 0) || !index.TryGetValue(e.ItemId, out int row) || !seen.Add(row)) continue;
+                if (!modelIndex.TryGetValue(row, out int m)) { modelIndex[row] = m = rows.Count; rows.Add(row); }
+                pairs.Add(new Interaction(u, m, 1f));
+            }
+        }
+        activeRows = rows.ToArray();
+        return InteractionMatrix.Build(users.Count, rows.Count, pairs.ToArray());
+    }
+
+    /// <summary>Ridge regression from content vectors to the input and output factors over the learned items.</summary>
+    private static (float[] ToInput, float[] ToOutput, float[] Mean) ContentMaps(TrainingCatalog catalog, int[] active, SpectralEase.Factors f)
+    {
+        int d = catalog.ContentDimension, n = active.Length, r = f.Rank;
+        var e = new float[n * d];
+        for (int i = 0; i < n; i++) catalog.Content.AsSpan(active[i] * d, d).CopyTo(e.AsSpan(i * d, d));
+        var gram = DenseOps.Gram(e, n, d);
+        // μ: a tenth of the mean eigenvalue of EᵀE (unit rows: trace n), so the map shrinks towards 0 where content says little.
+        double mu = Math.Max(1e-3, 0.1 * n / d);
+        for (int j = 0; j < d; j++) gram[j * d + j] += mu;
+        var l = DenseOps.Cholesky(gram, d);
+        float[] Map(float[] target)
+        {
+            var rhs = DenseOps.TransposeMultiply(e, target, n, d, r);
+            DenseOps.CholeskySolve(l, d, rhs, r);
+            var map = new float[d * r];
+            for (int i = 0; i < map.Length; i++) map[i] = (float)rhs[i];
+            return map;
+        }
+        return (Map(f.Input), Map(f.Output), Mean(catalog));
+    }
+
+    private static float[] Mean(TrainingCatalog catalog)
+    {
+        int d = catalog.ContentDimension, n = catalog.Ids.Length;
+        var mean = new float[d];
+        for (int i = 0; i < n; i++) TensorPrimitives.Add(mean, catalog.Content.AsSpan(i * d, d), mean);
+        if (n > 0) TensorPrimitives.Multiply(mean, 1f / n, mean);
+        return mean;
+    }
+
+    /// <summary>1 / (mean best unseen raw score over a sample of users): the model part then tops out near 1, like a cosine.</summary>
+    private static double ScoreScale(IReadOnlyList<TrainingUser> users, Dictionary<string, int> index, int[] active,
+        SpectralEase.Factors f, ModelInputWeights weights, int seed)
+    {
+        var modelIndexOfRow = new Dictionary<int, int>(active.Length);
+        for (int m = 0; m < active.Length; m++) modelIndexOfRow[active[m]] = m;
+        var random = new Random(seed);
+        var sample = users.Where(u => u.Events.Count > 0).OrderBy(_ => random.Next()).Take(500).ToList();
+        double sum = 0;
+        int count = 0;
+        var u = new float[f.Rank];
+        foreach (var user in sample)
+        {
+            if (!PooledInput(user.Events, weights, index, modelIndexOfRow, f, u)) continue;
+            var seen = new HashSet<int>();
+            foreach (var e in user.Events) if (index.TryGetValue(e.ItemId, out int row) && modelIndexOfRow.TryGetValue(row, out int m)) seen.Add(m);
+            float best = float.NegativeInfinity;
+            for (int m = 0; m < active.Length; m++)
+                if (!seen.Contains(m)) best = Math.Max(best, TensorPrimitives.Dot(u, f.Output.AsSpan(m * f.Rank, f.Rank)));
+            if (float.IsFinite(best) && best > 0) { sum += best; count++; }
+        }
+        return count == 0 || !(sum > 0) ? 1 : count / sum;
+    }
+
+    /// <summary>The served user vector, restricted to learned items (training has no cold items of its own).</summary>
+    internal static bool PooledInput(IReadOnlyList<UserEvent> events, ModelInputWeights weights, Dictionary<string, int> index,
+        Dictionary<int, int> modelIndexOfRow, SpectralEase.Factors f, Span<float> destination)
+    {
+        destination.Clear();
+        if (events.Count == 0) return false;
+        long newest = events.Max(e => e.TimestampMs);
+        var latest = new Dictionary<string, UserEvent>(StringComparer.Ordinal);
+        foreach (var e in events)
+            if (!latest.TryGetValue(e.ItemId, out var s) || e.TimestampMs >= s.TimestampMs) latest[e.ItemId] = e;
+        double halfLifeMs = weights.HalfLifeDays * 86_400_000.0;
+        bool any = false;
+        foreach (var e in latest.Values)
+        {
+            float x = weights.For(e.Kind) * e.Weight;
+            if (x == 0 || !index.TryGetValue(e.ItemId, out int row) || !modelIndexOfRow.TryGetValue(row, out int m)) continue;
+            if (halfLifeMs > 0) x *= (float)Math.Pow(0.5, (newest - e.TimestampMs) / halfLifeMs);
+            TensorPrimitives.MultiplyAdd(f.Input.AsSpan(m * f.Rank, f.Rank), x, destination, destination);
+            any = true;
+        }
+        return any;
+    }
+}

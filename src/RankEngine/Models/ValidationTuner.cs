@@ -1,0 +1,260 @@
+using System.Numerics.Tensors;
+using RankEngine.Models.Linear;
+using RankEngine.Ranking;
+
+namespace RankEngine.Models;
+
+/// <summary>
+/// Chooses the model's and the served ranking's settings by NDCG@K on a validation split, by coordinate search
+/// over one decomposition (λ and the rank need no refit). Each candidate is scored the way RANK serves it: model
+/// part (cold items from the content maps), content part from the engine's pooled profile, popularity boost,
+/// seen items excluded, whole catalog.
+/// </summary>
+internal sealed class ValidationTuner
+{
+    private static readonly double[] Lambdas = [10, 25, 50, 100, 200, 400, 800, 1600, 3200];
+    private static readonly double[] HalfLives = [0, 90, 365, 1000, 3000];
+    private static readonly float[] ContentWeights = [0, 0.02f, 0.05f, 0.1f, 0.2f];
+    private static readonly float[] PopularityBoosts = [0, 0.01f, 0.03f, 0.1f];
+    private static readonly float[] Diversities = [0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f, 0.9f];
+
+    private readonly SpectralEase _decomposition;
+    private readonly int[] _activeRows;
+    private readonly TrainingCatalog _catalog;
+    private readonly List<ModelTrainer.ValidationUser> _users;
+    private readonly TrainOptions _options;
+    private readonly Dictionary<string, int> _index;
+    private readonly float[][] _profiles; // engine-style content profile per validation user (empty: none)
+    private readonly int[][] _seen;
+    private readonly Dictionary<(double, int), Prepared> _cache = new();
+    private double[]? _contentCholesky;
+
+    public ValidationTuner(SpectralEase decomposition, int[] activeRows, TrainingCatalog catalog, List<ModelTrainer.ValidationUser> users,
+        TrainOptions options, EventWeights eventWeights, TimeSpan profileHalfLife)
+    {
+        _decomposition = decomposition;
+        _activeRows = activeRows;
+        _catalog = catalog;
+        _users = users;
+        _options = options;
+        _index = new Dictionary<string, int>(catalog.Ids.Length, StringComparer.Ordinal);
+        for (int i = 0; i < catalog.Ids.Length; i++) _index[catalog.Ids[i]] = i;
+        int d = catalog.ContentDimension;
+        _profiles = new float[users.Count][];
+        _seen = new int[users.Count][];
+        for (int u = 0; u < users.Count; u++)
+        {
+            var events = users[u].Train.Events;
+            var seen = new HashSet<int>();
+            var profile = d > 0 ? new UserProfile(d) : null;
+            foreach (var e in events)
+            {
+                if (!_index.TryGetValue(e.ItemId, out int row)) continue;
+                seen.Add(row);
+                float w = eventWeights.For(e.Kind) * e.Weight;
+                if (profile is not null && w != 0) profile.Add(catalog.Content.AsSpan(row * d, d), w, e.TimestampMs, profileHalfLife.TotalMilliseconds);
+            }
+            _seen[u] = seen.ToArray();
+            var v = d > 0 ? new float[d] : [];
+            _profiles[u] = profile is not null && profile.TryGetVector(v) ? v : [];
+        }
+    }
+
+    public (ModelTrainer.Settings Settings, double Ndcg) Tune(ModelTrainer.Settings start, Action<string>? log)
+    {
+        var best = start;
+        double bestNdcg = -1;
+        void Try(ModelTrainer.Settings candidate, string what)
+        {
+            double ndcg = Evaluate(candidate, diversity: 0, out _);
+            log?.Invoke($"validation {what}: NDCG@{_options.K} {ndcg:F4}");
+            if (ndcg > bestNdcg + 1e-9) { bestNdcg = ndcg; best = candidate; }
+        }
+        int maxRank = Math.Min(start.Rank, _decomposition.Rank);
+        foreach (double lambda in Lambdas) Try(best with { Lambda = lambda, Rank = maxRank }, $"λ={lambda}");
+        foreach (int rank in new[] { 128, 256, maxRank }.Where(r => r <= maxRank).Distinct()) Try(best with { Rank = rank }, $"rank={rank}");
+        foreach (double h in HalfLives) Try(best with { Weights = best.Weights with { HalfLifeDays = h } }, $"half-life={h}d");
+        foreach (float v in new[] { 0f, 0.25f }) Try(best with { Weights = best.Weights with { View = v } }, $"view={v}");
+        foreach (float n in new[] { 0f, -0.5f }) Try(best with { Weights = best.Weights with { Negative = n } }, $"negative={n}");
+        if (_catalog.ContentDimension > 0) foreach (float w in ContentWeights) Try(best with { ContentWeight = w }, $"content={w}");
+        if (_catalog.Popularity is not null) foreach (float b in PopularityBoosts) Try(best with { PopularityBoost = b }, $"popularity={b}");
+
+        // Diversity: the λ with the most intra-list diversity among those costing at most 1.5% of NDCG.
+        float chosen = 0;
+        if (_catalog.ContentDimension > 0)
+        {
+            double bestIld = -1;
+            foreach (float lambda in Diversities)
+            {
+                double ndcg = Evaluate(best, lambda, out double ild);
+                log?.Invoke($"validation diversity={lambda}: NDCG@{_options.K} {ndcg:F4}, ILD {ild:F4}");
+                if (ndcg >= 0.985 * bestNdcg && ild > bestIld) { bestIld = ild; chosen = lambda; }
+            }
+        }
+        return (best with { Diversity = chosen }, bestNdcg);
+    }
+
+    private sealed record Prepared(float[] CatalogOutput, float[] Input, int Rank, Dictionary<int, int> ModelIndexOfRow);
+    private readonly Dictionary<(double, int, ModelInputWeights), double> _scales = new();
+
+    /// <summary>Same scaling rule as the final model: a user's best unseen item scores about 1.</summary>
+    private double Scale(ModelTrainer.Settings s, Prepared p)
+    {
+        if (_scales.TryGetValue((s.Lambda, s.Rank, s.Weights), out double scale)) return scale;
+        var f = new SpectralEase.Factors(_activeRows.Length, p.Rank, p.Input, p.CatalogOutput);
+        int r = p.Rank;
+        double sum = 0;
+        int count = 0;
+        var u = new float[r];
+        for (int i = 0; i < Math.Min(500, _users.Count); i++)
+        {
+            if (!ModelTrainer.PooledInput(_users[i].Train.Events, s.Weights, _index, p.ModelIndexOfRow, f, u)) continue;
+            float best = float.NegativeInfinity;
+            var seen = new HashSet<int>(_seen[i]);
+            foreach (int row in _activeRows)
+                if (!seen.Contains(row)) best = Math.Max(best, TensorPrimitives.Dot(u, p.CatalogOutput.AsSpan(row * r, r)));
+            if (float.IsFinite(best) && best > 0) { sum += best; count++; }
+        }
+        scale = count == 0 || !(sum > 0) ? 1 : count / sum;
+        _scales[(s.Lambda, s.Rank, s.Weights)] = scale;
+        return scale;
+    }
+
+    private Prepared Prepare(double lambda, int rank)
+    {
+        if (_cache.TryGetValue((lambda, rank), out var p)) return p;
+        var f = _decomposition.FactorsFor(lambda, rank);
+        int n = _catalog.Ids.Length, r = f.Rank, d = _catalog.ContentDimension;
+        var modelIndexOfRow = new Dictionary<int, int>(_activeRows.Length);
+        for (int m = 0; m < _activeRows.Length; m++) modelIndexOfRow[_activeRows[m]] = m;
+        var output = new float[n * r];
+        for (int m = 0; m < _activeRows.Length; m++) f.Output.AsSpan(m * r, r).CopyTo(output.AsSpan(_activeRows[m] * r, r));
+        if (_options.ContentMapping && d > 0 && _activeRows.Length > 0)
+        {
+            // Items without learned factors get the ridge-predicted output factor, as served.
+            var e = new float[_activeRows.Length * d];
+            for (int m = 0; m < _activeRows.Length; m++) _catalog.Content.AsSpan(_activeRows[m] * d, d).CopyTo(e.AsSpan(m * d, d));
+            if (_contentCholesky is null)
+            {
+                var gram = DenseOps.Gram(e, _activeRows.Length, d);
+                double mu = Math.Max(1e-3, 0.1 * _activeRows.Length / d);
+                for (int j = 0; j < d; j++) gram[j * d + j] += mu;
+                _contentCholesky = DenseOps.Cholesky(gram, d);
+            }
+            var rhs = DenseOps.TransposeMultiply(e, f.Output, _activeRows.Length, d, r);
+            DenseOps.CholeskySolve(_contentCholesky, d, rhs, r);
+            var map = new float[d * r];
+            for (int i = 0; i < map.Length; i++) map[i] = (float)rhs[i];
+            Parallel.For(0, n, row =>
+            {
+                if (modelIndexOfRow.ContainsKey(row)) return;
+                var dst = output.AsSpan(row * r, r);
+                var content = _catalog.Content.AsSpan(row * d, d);
+                for (int c = 0; c < d; c++)
+                    if (content[c] != 0) TensorPrimitives.MultiplyAdd(map.AsSpan(c * r, r), content[c], dst, dst);
+            });
+        }
+        p = new Prepared(output, f.Input, r, modelIndexOfRow);
+        _cache[(lambda, rank)] = p;
+        return p;
+    }
+
+    /// <summary>Mean NDCG@K (and content intra-list diversity) of the served ranking with these settings.</summary>
+    private double Evaluate(ModelTrainer.Settings s, float diversity, out double ild)
+    {
+        var p = Prepare(s.Lambda, s.Rank);
+        var f = new SpectralEase.Factors(_activeRows.Length, p.Rank, p.Input, p.CatalogOutput);
+        int n = _catalog.Ids.Length, r = p.Rank, d = _catalog.ContentDimension, k = _options.K;
+        var ndcg = new double[_users.Count];
+        var diversityOf = new double[_users.Count];
+        double userScale = Scale(s, p);
+        Parallel.For(0, _users.Count, () => (new float[r], new float[n]), (ui, _, scratch) =>
+        {
+            var (u, scores) = scratch;
+            var user = _users[ui];
+            bool hasModel = ModelTrainer.PooledInput(user.Train.Events, s.Weights, _index, p.ModelIndexOfRow,
+                f with { Output = p.CatalogOutput }, u);
+            var profile = _profiles[ui];
+            float scale = (float)userScale;
+            for (int row = 0; row < n; row++)
+            {
+                float score = hasModel ? scale * TensorPrimitives.Dot(u, p.CatalogOutput.AsSpan(row * r, r)) : 0f;
+                if (s.ContentWeight != 0 && profile.Length == d) score += s.ContentWeight * TensorPrimitives.Dot(profile, _catalog.Content.AsSpan(row * d, d));
+                if (s.PopularityBoost != 0 && _catalog.Popularity is { } pop) score += s.PopularityBoost * pop[row];
+                scores[row] = score;
+            }
+            foreach (int row in _seen[ui]) scores[row] = float.NegativeInfinity;
+            int poolSize = diversity > 0 ? Mmr.PoolSize(k) : k;
+            var pool = TopRows(scores, poolSize);
+            int[] list = pool;
+            if (diversity > 0 && d > 0)
+            {
+                var rel = new float[pool.Length];
+                var vectors = new float[pool.Length * d];
+                for (int i = 0; i < pool.Length; i++)
+                {
+                    rel[i] = scores[pool[i]];
+                    _catalog.Content.AsSpan(pool[i] * d, d).CopyTo(vectors.AsSpan(i * d, d));
+                }
+                var picked = Mmr.Select(rel, vectors, d, ModelTrainerMean(), k, diversity);
+                list = picked.Select(i => pool[i]).ToArray();
+            }
+            ndcg[ui] = Ndcg(list, user.HeldOut, k);
+            diversityOf[ui] = d > 0 ? Ild(list) : 0;
+            return scratch;
+        }, _ => { });
+        ild = diversityOf.Average();
+        return ndcg.Average();
+    }
+
+    private float[]? _mean;
+    private float[] ModelTrainerMean()
+    {
+        if (_mean is not null) return _mean;
+        int d = _catalog.ContentDimension, n = _catalog.Ids.Length;
+        var mean = new float[d];
+        for (int i = 0; i < n; i++) TensorPrimitives.Add(mean, _catalog.Content.AsSpan(i * d, d), mean);
+        if (n > 0) TensorPrimitives.Multiply(mean, 1f / n, mean);
+        return _mean = mean;
+    }
+
+    private double Ild(int[] list)
+    {
+        int d = _catalog.ContentDimension;
+        double sum = 0;
+        int pairs = 0;
+        for (int a = 0; a < list.Length; a++)
+            for (int b = a + 1; b < list.Length; b++)
+            {
+                sum += 1 - TensorPrimitives.CosineSimilarity(_catalog.Content.AsSpan(list[a] * d, d), _catalog.Content.AsSpan(list[b] * d, d));
+                pairs++;
+            }
+        return pairs == 0 ? 0 : sum / pairs;
+    }
+
+    /// <summary>The k best rows by score, descending; ties by the lower row.</summary>
+    internal static int[] TopRows(ReadOnlySpan<float> scores, int k)
+    {
+        var rows = new List<int>(k + 1);
+        for (int row = 0; row < scores.Length; row++)
+        {
+            float s = scores[row];
+            if (float.IsNegativeInfinity(s)) continue;
+            if (rows.Count == k && !(s > scores[rows[^1]])) continue;
+            int at = rows.Count;
+            while (at > 0 && s > scores[rows[at - 1]]) at--;
+            rows.Insert(at, row);
+            if (rows.Count > k) rows.RemoveAt(k);
+        }
+        return rows.ToArray();
+    }
+
+    internal static double Ndcg(int[] list, int[] heldOut, int k)
+    {
+        double dcg = 0, ideal = 0;
+        for (int i = 0; i < Math.Min(k, list.Length); i++)
+            if (Array.IndexOf(heldOut, list[i]) >= 0) dcg += 1 / Math.Log2(i + 2);
+        for (int i = 0; i < Math.Min(k, heldOut.Length); i++) ideal += 1 / Math.Log2(i + 2);
+        return ideal == 0 ? 0 : dcg / ideal;
+    }
+}
