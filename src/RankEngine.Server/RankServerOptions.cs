@@ -31,6 +31,9 @@ public sealed record RankServerOptions
 
     /// <summary>Limits on requests, connections and concurrency.</summary>
     public ServerLimits Limits { get; init; } = new();
+
+    /// <summary>When the server refits the ranking model in the background.</summary>
+    public RefitOptions Refit { get; init; } = new();
 }
 
 /// <summary>
@@ -104,4 +107,15 @@ public sealed record ServerLimits
         if (RequestTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(RequestTimeout), RequestTimeout, "RequestTimeout must be positive");
         if (MaxArgumentBytes > MaxFrameBytes) throw new ArgumentOutOfRangeException(nameof(MaxArgumentBytes), "MaxArgumentBytes cannot exceed MaxFrameBytes");
     }
+}
+
+/// <summary>Background refits of the ranking model (<see cref="RankingEngine.Train"/>).</summary>
+public sealed record RefitOptions
+{
+    /// <summary>How often to check whether enough new events arrived; null disables background refits.</summary>
+    public TimeSpan? CheckInterval { get; init; } = TimeSpan.FromMinutes(1);
+    /// <summary>New events needed before a refit.</summary>
+    public long MinNewEvents { get; init; } = 1000;
+    /// <summary>New events needed as a share of the events the served model was trained on.</summary>
+    public double MinNewFraction { get; init; } = 0.1;
 }

@@ -40,6 +40,9 @@ public sealed class RankServerState : IDisposable
     /// <summary>True while the protocol listener accepts connections (between start and the beginning of shutdown).</summary>
     public bool IsReady => Volatile.Read(ref _ready);
 
+    /// <summary>The last background model refit's failure, or null when it succeeded (or none ran).</summary>
+    public string? LastRefitError { get; internal set; }
+
     private bool _ready;
 
     internal void SetReady(bool ready) => Volatile.Write(ref _ready, ready);

@@ -83,7 +83,21 @@ public sealed partial class RankingEngine
             }
             ids.Add(id);
         }
-        return new TrainingCatalog(ids.ToArray(), content, d, anyPopularity ? popularity : null);
+        // The main tag field: the one most items have (at least half of them), for diversity by metadata.
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var id in ids)
+            if (_fields.TryGetValue(id, out var f))
+                foreach (var name in f.Tags.Keys) counts[name] = counts.GetValueOrDefault(name) + 1;
+        string? tagField = counts.Where(c => c.Value * 2 >= ids.Count).OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal)
+            .Select(c => c.Key).FirstOrDefault();
+        IReadOnlyList<string>?[]? tags = null;
+        if (tagField is not null)
+        {
+            tags = new IReadOnlyList<string>?[ids.Count];
+            for (int i = 0; i < ids.Count; i++)
+                tags[i] = _fields.TryGetValue(ids[i], out var f) && f.Tags.TryGetValue(tagField, out var t) ? t : null;
+        }
+        return new TrainingCatalog(ids.ToArray(), content, d, anyPopularity ? popularity : null) { TagField = tagField, Tags = tags };
     }
 
     /// <summary>The model's user vector from the user's events (items' content read from the mirror for cold items).</summary>

@@ -68,6 +68,7 @@ public sealed partial class RankingEngine
         var query = new RankingQuery(content ?? Array.Empty<float>(), userCollab ?? Array.Empty<float>())
         {
             DiversityCentre = model?.ContentMean ?? ReadOnlyMemory<float>.Empty,
+            DiversityTagField = model?.Description.DiversityTagField,
         };
         bool wholeCatalog = request.Candidates is null || request.Candidates.Count > 256;
         MirrorRankingCatalog? catalog = null;
@@ -87,7 +88,7 @@ public sealed partial class RankingEngine
                     model = swapped;
                     modelVector = ModelUserVector(model, user) ?? new float[model.Rank];
                     parameters = Parameters(request, bucketIndex, model);
-                    query = query with { DiversityCentre = model.ContentMean ?? ReadOnlyMemory<float>.Empty };
+                    query = query with { DiversityCentre = model.ContentMean ?? ReadOnlyMemory<float>.Empty, DiversityTagField = model.Description.DiversityTagField };
                 }
                 scored = query;
                 if (wholeCatalog || modelVector is not null)

@@ -25,13 +25,14 @@ internal static class EvalCommand
         var k = new Option<int>("-k", "--k") { Description = "List length of every metric (1..4096).", DefaultValueFactory = _ => 10 };
         var cold = new Option<double>("--cold-fraction") { Description = "Share of items made cold for the item-cold-start variant (0 skips it).", DefaultValueFactory = _ => 0.1 };
         var tags = new Option<string>("--tags-field") { Description = "Tag field for the genre diversity metric.", DefaultValueFactory = _ => "genres" };
+        var lambdas = new Option<string>("--ease-lambdas") { Description = "Comma-separated λ values of the EASE baseline.", DefaultValueFactory = _ => "100,200,400" };
         var seed = new Option<int>("--seed") { Description = "Seed of the cold-item sample.", DefaultValueFactory = _ => 42 };
         var command = new Command("eval",
             "Evaluate the served ranking on a temporal split (each user's last 20% of positives held out): ingest the training part into a fresh store, " +
             "train as 'ingest' does, RANK every test user with the shipped defaults (and with the recommended diversity); popularity, item-kNN and exact EASE " +
             "as baselines; an item-cold-start variant. Prints a Markdown table.")
         {
-            data, events, model, backend, k, cold, tags, seed,
+            data, events, model, backend, k, cold, tags, lambdas, seed,
         };
         command.SetAction(parse => CliErrors.Run(() =>
         {
@@ -45,6 +46,7 @@ internal static class EvalCommand
             var report = ServedEvaluator.Run(input, new ServedEvaluationOptions
             {
                 K = kk,
+                EaseLambdas = ParseLambdas(parse.GetValue(lambdas)!),
                 ColdItemFraction = fraction,
                 TagsField = parse.GetValue(tags)!,
                 Seed = parse.GetValue(seed),
@@ -57,5 +59,17 @@ internal static class EvalCommand
             return 0;
         }));
         return command;
+    }
+
+    private static double[] ParseLambdas(string text)
+    {
+        var values = new List<double>();
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!double.TryParse(part, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double v) || !(v > 0) || !double.IsFinite(v))
+                throw new ArgumentException($"--ease-lambdas: '{part}' is not a positive number");
+            values.Add(v);
+        }
+        return values.ToArray();
     }
 }

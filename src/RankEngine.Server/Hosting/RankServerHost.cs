@@ -20,6 +20,7 @@ public static class RankServerHost
         options.Limits.Validate();
         services.AddSingleton(_ => new RankServerState(engine, options));
         services.AddHostedService<RespListenerService>();
+        services.AddHostedService<ModelRefitService>();
         if (options.HttpPort is not null) services.AddHostedService<HttpEndpointService>();
         return services;
     }

@@ -111,6 +111,15 @@ internal sealed partial class RespSession
             sb.Append("content_dimension:").Append(_engine.ContentDimension).Append("\r\n");
             sb.Append("collab_dimension:").Append(_engine.CollabDimension).Append("\r\n");
             sb.Append("items:").Append(_engine.ItemCount).Append("\r\n");
+            if (_engine.Model is { } m)
+            {
+                sb.Append("ranking_model:").Append(m.Kind).Append(" v").Append(m.Version).Append("\r\n");
+                sb.Append(System.FormattableString.Invariant($"ranking_model_rank:{m.Rank}\r\nranking_model_lambda:{m.Lambda}\r\nranking_model_trained_at:{m.TrainedAt:O}\r\n"));
+                sb.Append(System.FormattableString.Invariant($"ranking_model_validation_ndcg10:{m.ValidationNdcg:F4}\r\nranking_model_recommended_diversity:{m.Defaults.RecommendedDiversity}\r\n"));
+            }
+            else sb.Append("ranking_model:none (run 'rankengine train')\r\n");
+            sb.Append("events_since_training:").Append(_engine.EventsSinceTraining).Append("\r\n");
+            if (_state.LastRefitError is { } refitError) sb.Append("last_refit_error:").Append(refitError.Replace('\r', ' ').Replace('\n', ' ')).Append("\r\n");
         }
         if (all || section == "clients")
         {

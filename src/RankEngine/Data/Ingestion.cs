@@ -22,8 +22,10 @@ public sealed record IngestSummary(int ItemsAdded, int ItemsSkipped, int CollabV
 public static class Ingestion
 {
     /// <param name="als">ALS settings; the factor count always follows the engine's collab dimension.</param>
+    /// <param name="contentVectors">Content vectors already encoded with the engine's model, by item id (the evaluator
+    /// encodes once for several stores); items without one are encoded from their text.</param>
     public static IngestSummary Run(RankingEngine engine, InteractionData data, EventWeights? weights = null, bool force = false,
-        Action<IngestProgress>? progress = null, AlsOptions? als = null)
+        Action<IngestProgress>? progress = null, AlsOptions? als = null, IReadOnlyDictionary<string, float[]>? contentVectors = null)
     {
         weights ??= engine.EventWeights;
         // Popularity from positive events.
@@ -39,7 +41,7 @@ public static class Ingestion
             if (!force && engine.TryGetItem(item.Id, out _)) { skipped++; continue; }
             var fields = ToFieldValues(item.Fields);
             fields[RankingEngine.PopularityField] = FieldValue.Num(Math.Log(1 + positives.GetValueOrDefault(item.Id)));
-            toAdd.Add(new ItemInput(item.Id) { Text = item.Text, Fields = fields });
+            toAdd.Add(new ItemInput(item.Id) { Text = item.Text, Fields = fields, ContentVector = contentVectors?.GetValueOrDefault(item.Id) });
         }
         progress?.Invoke(new("items", 0, toAdd.Count));
         engine.AddItems(toAdd, done => progress?.Invoke(new("items", done, toAdd.Count)));

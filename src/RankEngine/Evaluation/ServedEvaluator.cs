@@ -16,7 +16,9 @@ public sealed record ServedEvaluationOptions
     public RatingMapping Mapping { get; init; } = RatingMapping.Default;
     public SplitOptions Split { get; init; } = new();
     /// <summary>EASE baseline λ values; the report keeps each and names the best on the test split.</summary>
-    public IReadOnlyList<double> EaseLambdas { get; init; } = [100, 200, 500];
+    public IReadOnlyList<double> EaseLambdas { get; init; } = [100, 200, 400];
+    /// <summary>Also rank with single score parts switched off (content weight 0, popularity boost 0), to show what each adds.</summary>
+    public bool Ablations { get; init; } = true;
     /// <summary>Share of the catalog whose training events are removed for the item-cold-start variant (0: skip it).</summary>
     public double ColdItemFraction { get; init; } = 0.1;
     /// <summary>Tags field for the metadata diversity metric (1 − Jaccard); MovieLens: genres.</summary>
@@ -104,9 +106,13 @@ public static class ServedEvaluator
             }
 
             // The served path.
-            var (model, served, mmr, contentVectors) = Serve(data, split, trainEvents, userIds, rows, options, Path.Combine(work, "main"), log, ModelOptions(true));
+            var (model, served, mmr, contentVectors, ablations) = Serve(data, split, trainEvents, userIds, rows, options, Path.Combine(work, "main"), log, ModelOptions(true), null);
             results.Add(Measure(Served, split, served, contentVectors, tags, items, k));
             results.Add(Measure(ServedMmr, split, mmr, contentVectors, tags, items, k));
+            foreach (var (name, lists) in ablations) results.Add(Measure(name, split, lists, contentVectors, tags, items, k));
+            var encoded = new Dictionary<string, float[]>(items, StringComparer.Ordinal);
+            int dim = contentVectors.Length / Math.Max(1, items);
+            for (int i = 0; i < items; i++) encoded[data.Items[i].Id] = contentVectors.AsSpan(i * dim, dim).ToArray();
 
             int coldCount = 0;
             if (options.ColdItemFraction > 0)
@@ -119,8 +125,8 @@ public static class ServedEvaluator
                 var coldSplit = split.WithTrain(split.Train.Where(e => !cold.Contains(e.Item)).ToList());
                 foreach (bool mapping in new[] { true, false })
                 {
-                    var (_, lists, _, vectors) = Serve(data, coldSplit, coldTrain, userIds, rows, options,
-                        Path.Combine(work, mapping ? "cold" : "cold-nomap"), log, ModelOptions(mapping));
+                    var (_, lists, _, vectors, _) = Serve(data, coldSplit, coldTrain, userIds, rows, options with { Ablations = false },
+                        Path.Combine(work, mapping ? "cold" : "cold-nomap"), log, ModelOptions(mapping), encoded);
                     int hits = 0;
                     for (int t = 0; t < coldSplit.TestUsers.Count; t++)
                         foreach (int item in lists[t].Take(k))
@@ -139,9 +145,9 @@ public static class ServedEvaluator
     private static TrainOptions ModelOptions(bool mapping) => new() { ContentMapping = mapping };
 
     /// <summary>Ingest the training events into a fresh store, train, and RANK every test user through the public API.</summary>
-    private static (ModelDescription Model, int[][] Served, int[][] Mmr, float[] Content) Serve(InteractionData data, TemporalSplit split,
-        HashSet<int> trainEventIndexes, List<string> userIds, Dictionary<string, int> rows, ServedEvaluationOptions options, string directory,
-        Action<string>? log, TrainOptions train)
+    private static (ModelDescription Model, int[][] Served, int[][] Mmr, float[] Content, List<(string, int[][])> Ablations) Serve(InteractionData data,
+        TemporalSplit split, HashSet<int> trainEventIndexes, List<string> userIds, Dictionary<string, int> rows, ServedEvaluationOptions options,
+        string directory, Action<string>? log, TrainOptions train, IReadOnlyDictionary<string, float[]>? encoded)
     {
         var trainData = new InteractionData(data.Items, data.Events.Where((_, i) => trainEventIndexes.Contains(i)).ToList(), data.Source + " (training part)");
         if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
@@ -153,7 +159,7 @@ public static class ServedEvaluator
             CheckpointInterval = null,
         });
         log?.Invoke($"ingest into {directory}");
-        Ingestion.Run(engine, trainData);
+        Ingestion.Run(engine, trainData, contentVectors: encoded);
         var model = engine.Train(train, line => log?.Invoke("  " + line));
         int k = options.K;
         var served = new int[split.TestUsers.Count][];
@@ -164,11 +170,26 @@ public static class ServedEvaluator
             served[t] = Rows(engine.Rank(new RankRequest { UserId = user, K = k, ExcludeSeen = true }), rows);
             mmr[t] = Rows(engine.Rank(new RankRequest { UserId = user, K = k, ExcludeSeen = true, Diversity = model.Defaults.RecommendedDiversity }), rows);
         });
+        var ablations = new List<(string, int[][])>();
+        if (options.Ablations)
+        {
+            foreach (var (name, request) in new (string, Func<string, RankRequest>)[]
+            {
+                ("served, content weight 0", u => new RankRequest { UserId = u, K = k, ExcludeSeen = true, ContentWeight = 0 }),
+                ("served, popularity boost 0", u => new RankRequest { UserId = u, K = k, ExcludeSeen = true, Boosts = new Dictionary<string, float> { [RankingEngine.PopularityField] = 0 } }),
+                ("served, model part only", u => new RankRequest { UserId = u, K = k, ExcludeSeen = true, ContentWeight = 0, Boosts = new Dictionary<string, float> { [RankingEngine.PopularityField] = 0 } }),
+            })
+            {
+                var lists = new int[split.TestUsers.Count][];
+                Parallel.For(0, split.TestUsers.Count, t => lists[t] = Rows(engine.Rank(request(userIds[split.TestUsers[t]])), rows));
+                ablations.Add((name, lists));
+            }
+        }
         int d = engine.ContentDimension;
         var content = new float[data.Items.Count * d];
         for (int i = 0; i < data.Items.Count; i++)
             if (engine.TryGetItem(data.Items[i].Id, out var item) && item!.Vectors.TryGetValue("content", out var v)) v.CopyTo(content, i * d);
-        return (model, served, mmr, content);
+        return (model, served, mmr, content, ablations);
     }
 
     private static int[] Rows(RankResponse response, Dictionary<string, int> rows) => response.Items.Select(i => rows[i.Id]).ToArray();

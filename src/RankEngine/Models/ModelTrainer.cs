@@ -22,13 +22,31 @@ public sealed record TrainOptions
     public int Seed { get; init; } = 42;
     /// <summary>List length the settings are tuned for (NDCG@K).</summary>
     public int K { get; init; } = 10;
+    /// <summary>
+    /// Memory for the decomposition's tall matrices (items × (rank + 16) floats, about five of them at once): the
+    /// rank is lowered for large catalogs so training stays within it.
+    /// </summary>
+    public long MemoryBudgetBytes { get; init; } = 6L << 30;
+    /// <summary>Validation scoring work per candidate setting (users × items × rank multiply-adds): fewer validation users on large catalogs.</summary>
+    public double ValidationWorkPerSetting { get; init; } = 2e10;
+
+    /// <summary>The largest rank that fits the memory budget for this many items (at least 16).</summary>
+    public int RankFor(int items) => (int)Math.Clamp(MemoryBudgetBytes / (5L * 4 * Math.Max(1, items)) - 16, 16, MaxRank);
+
+    /// <summary>Validation users for this many items and this rank (between 100 and <see cref="MaxValidationUsers"/>).</summary>
+    public int ValidationUsersFor(int items, int rank) => (int)Math.Clamp(ValidationWorkPerSetting / ((double)Math.Max(1, items) * rank), 100, MaxValidationUsers);
 }
 
 /// <summary>One user's events as training reads them (oldest first or in any order).</summary>
 public sealed record TrainingUser(string Id, IReadOnlyList<UserEvent> Events);
 
 /// <summary>What training needs of the catalog: every item id with its content vector (rows of one matrix) and popularity.</summary>
-internal sealed record TrainingCatalog(string[] Ids, float[] Content, int ContentDimension, float[]? Popularity);
+internal sealed record TrainingCatalog(string[] Ids, float[] Content, int ContentDimension, float[]? Popularity)
+{
+    /// <summary>The main tag field (see <see cref="ModelDescription.DiversityTagField"/>) and each item's tags in it.</summary>
+    public string? TagField { get; init; }
+    public IReadOnlyList<string>?[]? Tags { get; init; }
+}
 
 /// <summary>
 /// Fits <see cref="RankingModel"/> from the store's own events. A validation split is carved from the events
@@ -48,8 +66,9 @@ internal static class ModelTrainer
         for (int i = 0; i < catalog.Ids.Length; i++) index[catalog.Ids[i]] = i;
 
         // 1. Validation split.
-        var (fitUsers, validation) = Split(users, options, index);
-        var settings = new Settings(200, Math.Min(options.MaxRank, 512), new ModelInputWeights { HalfLifeDays = 0 }, 0, 0);
+        int maxRank = options.RankFor(catalog.Ids.Length);
+        var (fitUsers, validation) = Split(users, options with { MaxValidationUsers = options.ValidationUsersFor(catalog.Ids.Length, maxRank) }, index);
+        var settings = new Settings(200, maxRank, new ModelInputWeights { HalfLifeDays = 0 }, 0, 0);
         double validationNdcg = double.NaN;
         if (validation.Count >= 10)
         {
@@ -57,7 +76,7 @@ internal static class ModelTrainer
             var data = Matrix(fitUsers, index, out var activeCatalogRows);
             if (activeCatalogRows.Length > 1)
             {
-                var decomposition = SpectralEase.Fit(data, Math.Min(options.MaxRank, activeCatalogRows.Length), options.Seed,
+                var decomposition = SpectralEase.Fit(data, Math.Min(maxRank, activeCatalogRows.Length), options.Seed,
                     progress: s => log?.Invoke($"validation fit: {s}"));
                 var tuner = new ValidationTuner(decomposition, activeCatalogRows, catalog, validation, options, eventWeights, profileHalfLife);
                 (settings, validationNdcg) = tuner.Tune(settings, log);
@@ -95,6 +114,7 @@ internal static class ModelTrainer
                 RecommendedDiversity = settings.Diversity,
             },
             ScoreScale = scale,
+            DiversityTagField = catalog.TagField,
             TrainedAt = DateTimeOffset.UtcNow,
             Users = users.Count,
             Items = active.Length,

@@ -157,6 +157,8 @@ public sealed record ModelDescription
     public double Lambda { get; init; }
     public ModelInputWeights InputWeights { get; init; } = new();
     public TunedDefaults Defaults { get; init; } = new();
+    /// <summary>The tag field MMR compares items by besides content (the one most items have), or null.</summary>
+    public string? DiversityTagField { get; init; }
     /// <summary>Multiplier applied to output factors so a user's best item scores about 1.</summary>
     public double ScoreScale { get; init; } = 1;
     public DateTimeOffset TrainedAt { get; init; }

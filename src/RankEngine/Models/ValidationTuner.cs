@@ -79,9 +79,10 @@ internal sealed class ValidationTuner
         if (_catalog.ContentDimension > 0) foreach (float w in ContentWeights) Try(best with { ContentWeight = w }, $"content={w}");
         if (_catalog.Popularity is not null) foreach (float b in PopularityBoosts) Try(best with { PopularityBoost = b }, $"popularity={b}");
 
-        // Diversity: the λ with the most intra-list diversity among those costing at most 1.5% of NDCG.
+        // Diversity: the λ with the most intra-list diversity (of tags when the catalog has a tag field) among those
+        // costing at most 1.5% of NDCG.
         float chosen = 0;
-        if (_catalog.ContentDimension > 0)
+        if (_catalog.ContentDimension > 0 || _catalog.Tags is not null)
         {
             double bestIld = -1;
             foreach (float lambda in Diversities)
@@ -196,11 +197,12 @@ internal sealed class ValidationTuner
                     rel[i] = scores[pool[i]];
                     _catalog.Content.AsSpan(pool[i] * d, d).CopyTo(vectors.AsSpan(i * d, d));
                 }
-                var picked = Mmr.Select(rel, vectors, d, ModelTrainerMean(), k, diversity);
+                IReadOnlyList<string>?[]? poolTags = _catalog.Tags is { } all ? pool.Select(row => all[row]).ToArray() : null;
+                var picked = Mmr.Select(rel, vectors, d, ModelTrainerMean(), k, diversity, poolTags);
                 list = picked.Select(i => pool[i]).ToArray();
             }
             ndcg[ui] = Ndcg(list, user.HeldOut, k);
-            diversityOf[ui] = d > 0 ? Ild(list) : 0;
+            diversityOf[ui] = _catalog.Tags is not null ? TagIld(list) : d > 0 ? Ild(list) : 0;
             return scratch;
         }, _ => { });
         ild = diversityOf.Average();
@@ -216,6 +218,16 @@ internal sealed class ValidationTuner
         for (int i = 0; i < n; i++) TensorPrimitives.Add(mean, _catalog.Content.AsSpan(i * d, d), mean);
         if (n > 0) TensorPrimitives.Multiply(mean, 1f / n, mean);
         return _mean = mean;
+    }
+
+    /// <summary>Mean 1 − Jaccard of the tags over pairs: the diversity a person sees.</summary>
+    private double TagIld(int[] list)
+    {
+        double sum = 0;
+        int pairs = 0;
+        for (int a = 0; a < list.Length; a++)
+            for (int b = a + 1; b < list.Length; b++) { sum += 1 - Mmr.Jaccard(_catalog.Tags![list[a]], _catalog.Tags[list[b]]); pairs++; }
+        return pairs == 0 ? 0 : sum / pairs;
     }
 
     private double Ild(int[] list)

@@ -19,6 +19,8 @@ public readonly record struct RankingQuery(ReadOnlyMemory<float> Content, ReadOn
     public ReadOnlyMemory<float> CollabScores { get; init; }
     /// <summary>Vector subtracted from content vectors before MMR's cosine (the catalog mean); empty for none.</summary>
     public ReadOnlyMemory<float> DiversityCentre { get; init; }
+    /// <summary>Tag field MMR also compares items by (Jaccard of their tags); null for content only.</summary>
+    public string? DiversityTagField { get; init; }
 }
 
 /// <summary>How an item's score was made (explainability). <c>Total = Content + Collab + Σ Boosts</c>.</summary>
@@ -89,7 +91,7 @@ public static class HybridRanker
         }
         var pool = selector.Drain();
         if (parameters.Diversity > 0 && pool.Length > 1)
-            pool = Diversify(catalog, pool, k, parameters.Diversity, query.DiversityCentre.Span);
+            pool = Diversify(catalog, pool, k, parameters.Diversity, query.DiversityCentre.Span, query.DiversityTagField);
         else if (pool.Length > k)
             pool = pool[..k];
 
@@ -135,8 +137,15 @@ public static class HybridRanker
         return weight * Similarity(catalog, row, query.Collab.Span, query.CollabScores.Span, content: false, weight);
     }
 
-    private static (float Score, int Row)[] Diversify(IRankingCatalog catalog, (float Score, int Row)[] pool, int k, float lambda, ReadOnlySpan<float> centre)
+    private static (float Score, int Row)[] Diversify(IRankingCatalog catalog, (float Score, int Row)[] pool, int k, float lambda, ReadOnlySpan<float> centre,
+        string? tagField)
     {
+        IReadOnlyList<string>?[]? tags = null;
+        if (tagField is not null)
+        {
+            tags = new IReadOnlyList<string>?[pool.Length];
+            for (int i = 0; i < pool.Length; i++) tags[i] = catalog.TagsOf(pool[i].Row, tagField);
+        }
         int d = catalog.ContentDimension;
         var relevance = new float[pool.Length];
         var vectors = new float[pool.Length * d];
@@ -145,7 +154,7 @@ public static class HybridRanker
             relevance[i] = pool[i].Score;
             catalog.Content(pool[i].Row).CopyTo(vectors.AsSpan(i * d, d));
         }
-        var order = Mmr.Select(relevance, vectors, d, centre, k, lambda);
+        var order = Mmr.Select(relevance, vectors, d, centre, k, lambda, tags);
         var result = new (float, int)[order.Length];
         for (int i = 0; i < order.Length; i++) result[i] = pool[order[i]];
         return result;

@@ -25,4 +25,6 @@ public interface IRankingCatalog
     bool TryGetNumber(int row, string field, out double value);
     /// <summary>String field equal to <paramref name="value"/> (case-insensitive) or tag field containing it.</summary>
     bool FieldMatches(int row, string field, string value);
+    /// <summary>The row's tags in a tag field, or null when it has none (diversity by metadata).</summary>
+    IReadOnlyList<string>? TagsOf(int row, string field) => null;
 }

@@ -49,5 +49,8 @@ internal sealed class MirrorRankingCatalog : IRankingCatalog, IDisposable
     public bool FieldMatches(int row, string field, string value) =>
         _fields.TryGetValue(IdOf(row), out var f) && f.Matches(field, value);
 
+    public IReadOnlyList<string>? TagsOf(int row, string field) =>
+        _fields.TryGetValue(IdOf(row), out var f) && f.Tags.TryGetValue(field, out var tags) ? tags : null;
+
     public void Dispose() => _view.Dispose();
 }

@@ -16,7 +16,11 @@ public static class Mmr
     /// <param name="relevance">Pool relevance, descending.</param>
     /// <param name="vectors">Pool content vectors, row-major pool × dimension (empty rows allowed: similarity 0).</param>
     /// <param name="centre">Vector subtracted before the cosine (empty: none).</param>
-    public static int[] Select(ReadOnlySpan<float> relevance, ReadOnlySpan<float> vectors, int dimension, ReadOnlySpan<float> centre, int k, float lambda)
+    /// <param name="tags">Per pool item, its tag set in the catalog's main tag field (genres, categories), or null: the
+    /// similarity is then the mean of the centred content cosine and the tags' Jaccard index, so lists differ in what
+    /// a person sees as well as in text.</param>
+    public static int[] Select(ReadOnlySpan<float> relevance, ReadOnlySpan<float> vectors, int dimension, ReadOnlySpan<float> centre, int k, float lambda,
+        IReadOnlyList<IReadOnlyList<string>?>? tags = null)
     {
         int n = relevance.Length, take = Math.Min(k, n);
         var result = new int[take];
@@ -55,16 +59,28 @@ public static class Mmr
             }
             used[best] = true;
             result[t] = best;
-            if (!hasVector[best]) continue;
+            if (!hasVector[best] && tags is null) continue;
             var chosen = unit.AsSpan(best * dimension, dimension);
             for (int i = 0; i < n; i++)
             {
-                if (used[i] || !hasVector[i]) continue;
-                float sim = TensorPrimitives.Dot(chosen, unit.AsSpan(i * dimension, dimension));
+                if (used[i] || (!hasVector[i] && tags is null)) continue;
+                float sim = Math.Max(0f, TensorPrimitives.Dot(chosen, unit.AsSpan(i * dimension, dimension)));
+                if (tags is not null) sim = 0.5f * sim + 0.5f * Jaccard(tags[best], tags[i]);
                 if (sim > maxSim[i]) maxSim[i] = sim;
             }
         }
         return result;
+    }
+
+    /// <summary>|a ∩ b| / |a ∪ b| of two small tag sets (0 when either is missing or both are empty).</summary>
+    public static float Jaccard(IReadOnlyList<string>? a, IReadOnlyList<string>? b)
+    {
+        if (a is null || b is null || a.Count + b.Count == 0) return 0f;
+        int common = 0;
+        foreach (var x in a)
+            foreach (var y in b)
+                if (string.Equals(x, y, StringComparison.Ordinal)) { common++; break; }
+        return (float)common / (a.Count + b.Count - common);
     }
 
     /// <summary>Pool size MMR re-ranks for a list of k: enough alternatives to diversify, bounded so cost stays predictable.</summary>
