@@ -31,6 +31,9 @@ public sealed class RankServerState : IDisposable
 
     internal AdmissionGate Gate { get; }
 
+    /// <summary>Open sessions (CLIENT LIST).</summary>
+    internal Resp.ClientRegistry Clients { get; } = new();
+
     /// <summary>Where the protocol listener is bound (the real port when 0 was asked); null before start.</summary>
     public IPEndPoint? RespEndPoint { get; internal set; }
 
