@@ -42,6 +42,7 @@ public sealed partial class RankStore
         {
             if (_closed)
                 return false;
+            long began = Stopwatch.GetTimestamp();
             long walCut, pendingWrites = 0;
             _gate.EnterWriteLock();
             try
@@ -79,6 +80,7 @@ public sealed partial class RankStore
             _wal.TruncateBefore(walCut);
             Volatile.Write(ref _walReplayFrom, WriteAheadLog.PageStart(walCut));
             CheckpointCount++;
+            RecordCheckpoint(Stopwatch.GetElapsedTime(began));
             return true;
         }
     }
