@@ -10,7 +10,7 @@ using Spectre.Console;
 namespace RankEngine.Cli.Commands;
 
 /// <summary>
-/// <c>rankengine eval --data data/ml-latest-small.zip [--model FILE] [--k 10] [--diversity λ]</c>: the offline
+/// <c>rankengine eval --data data/ml-latest-small.zip [--model FILE] [-k 10] [--diversity λ]</c>: the offline
 /// evaluation of <see cref="OfflineEvaluator"/>; the Markdown table goes to stdout, progress and choices to stderr.
 /// </summary>
 internal static class EvalCommand
@@ -33,7 +33,7 @@ internal static class EvalCommand
 
     public static Command Create()
     {
-        var data = new Option<string>("--data", "-d")
+        var data = new Option<string>("--data")
         {
             Description = "MovieLens .zip or directory (e.g. data/ml-latest-small.zip), or an items file (.csv/.jsonl) with --events.",
             Required = true,
@@ -41,7 +41,7 @@ internal static class EvalCommand
         var events = new Option<string?>("--events") { Description = "Events file (.csv/.jsonl: user, item, kind and/or rating, timestamp) for an items file." };
         var model = CommonOptions.Model();
         var backend = CommonOptions.Backend();
-        var k = new Option<int>("--k") { Description = "List length of every metric.", DefaultValueFactory = _ => 10 };
+        var k = new Option<int>("-k", "--k") { Description = "List length of every metric (1..4096).", DefaultValueFactory = _ => 10 };
         var diversity = new Option<float?>("--diversity")
         {
             Description = "MMR λ in [0, 1] for hybrid+MMR. Default: chosen on the validation split (most diverse within 5% NDCG).",
@@ -78,7 +78,7 @@ internal static class EvalCommand
 
     internal static int Execute(Arguments args, TextWriter stdout, TextWriter stderr)
     {
-        if (args.K <= 0 || args.K > 4096) throw new ArgumentException($"--k must be between 1 and 4096, got {args.K}");
+        if (args.K <= 0 || args.K > 4096) throw new ArgumentException($"-k must be between 1 and 4096, got {args.K}");
         if (args.Diversity is float l && !(l >= 0 && l <= 1)) throw new ArgumentException($"--diversity must be in [0, 1], got {l}");
         if (args.Threads < 0) throw new ArgumentException("--threads cannot be negative");
         string modelPath = CommonOptions.ResolveModel(args.Model);
