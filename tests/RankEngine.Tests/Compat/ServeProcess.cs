@@ -116,7 +116,7 @@ public static class ExternalTool
     }
 
     public static async Task<Result> RunAsync(string program, IEnumerable<string> args, string? stdin = null, int timeoutSeconds = 120,
-        string? workingDirectory = null)
+        string? workingDirectory = null, Dictionary<string, string>? env = null)
     {
         var start = new ProcessStartInfo(Require(program))
         {
@@ -127,6 +127,7 @@ public static class ExternalTool
             WorkingDirectory = workingDirectory ?? Fixtures.RepoRoot,
         };
         foreach (var a in args) start.ArgumentList.Add(a);
+        foreach (var (k, v) in env ?? []) start.Environment[k] = v;
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
