@@ -290,6 +290,7 @@ internal sealed partial class RespSession
             {
                 _state.Metrics.SlotWait(_rejectNextEngineCall ? Stopwatch.GetTimestamp() - _slotWaitStart : 0);
                 _rejectNextEngineCall = false;
+                if (command == RespCommand.Exec) _multi = null; // a refused EXEC ends the transaction, as any EXEC reply does
                 _state.Metrics.Busy(command);
                 _state.Metrics.Request(command, Stopwatch.GetTimestamp() - start);
                 Error(ref writer, ErrorCode.Busy, $"server overloaded: no free slot before the request's deadline ({_limits.RequestTimeout.TotalMilliseconds:0} ms)");

@@ -62,6 +62,15 @@ public sealed class SlotWaitMetricsTests
             await c.ExpectErrorAsync("BUSY");
             await c.SendAsync("PING\r\n"); // never waits for a slot
             await c.ExpectAsync("+PONG\r\n");
+            // An EXEC of engine commands waits for one slot; refused, it ends the transaction like any EXEC reply.
+            await c.SendCommandAsync("MULTI");
+            await c.ExpectAsync("+OK\r\n");
+            await c.SendCommandAsync("ITEM.GET", "a");
+            await c.ExpectAsync("+QUEUED\r\n");
+            await c.SendCommandAsync("EXEC");
+            await c.ExpectErrorAsync("BUSY");
+            await c.SendAsync("PING\r\n");
+            await c.ExpectAsync("+PONG\r\n");
         }
         finally
         {
@@ -72,7 +81,8 @@ public sealed class SlotWaitMetricsTests
         Assert.Equal(1, Sample(text, "rankengine_busy_total{command=\"rank\"}"));
         Assert.Equal(1, Sample(text, "rankengine_busy_total{command=\"item.get\"}"));
         Assert.Equal(0, Sample(text, "rankengine_busy_total{command=\"score\"}"));
-        Assert.Equal(2, Sample(text, "rankengine_errors_total{code=\"BUSY\"}"));
+        Assert.Equal(1, Sample(text, "rankengine_busy_total{command=\"exec\"}"));
+        Assert.Equal(3, Sample(text, "rankengine_errors_total{code=\"BUSY\"}"));
         Assert.True(Sample(text, "rankengine_received_bytes_total") > 0);
         Assert.True(Sample(text, "rankengine_sent_bytes_total") > 0);
     }
