@@ -59,6 +59,7 @@ internal static class PrometheusText
 
         w.Gauge("rankengine_items", "Items in the catalog.", engine.ItemCount);
         var store = engine.Store.GetStats();
+        w.Gauge("rankengine_users", "Users in the store.", store.Users);
         w.Gauge("rankengine_store_hybrid_log_bytes", "Bytes of the FASTER hybrid log between its begin and tail (memory and disk).", store.HybridLogBytes);
         w.Gauge("rankengine_store_hybrid_log_memory_bytes", "Bytes of the hybrid log held in memory.", store.HybridLogMemoryBytes);
         w.Gauge("rankengine_store_wal_bytes", "Bytes of the write-ahead log not yet truncated by a checkpoint.", store.WalBytes);

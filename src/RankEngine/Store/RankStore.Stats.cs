@@ -1,6 +1,7 @@
 namespace RankEngine.Store;
 
 /// <summary>Sizes and checkpoint timing of a store, for metrics.</summary>
+/// <param name="Users">Users in the store (counted at open, then kept up to date by every user write and delete).</param>
 /// <param name="HybridLogBytes">Bytes of FASTER's hybrid log between its begin and tail (memory and disk).</param>
 /// <param name="HybridLogMemoryBytes">Bytes of the hybrid log held in memory (head to tail).</param>
 /// <param name="WalBytes">Bytes of the write-ahead log not yet truncated by a checkpoint.</param>
@@ -9,7 +10,7 @@ namespace RankEngine.Store;
 /// <param name="LastCheckpointAt">When the last checkpoint finished; null before the first.</param>
 /// <param name="LastCheckpointDuration">How long the last checkpoint took.</param>
 /// <param name="OpenedAt">When the store was opened.</param>
-public sealed record StoreStats(long HybridLogBytes, long HybridLogMemoryBytes, long WalBytes, long DiskBytes, long Checkpoints,
+public sealed record StoreStats(long Users, long HybridLogBytes, long HybridLogMemoryBytes, long WalBytes, long DiskBytes, long Checkpoints,
     DateTimeOffset? LastCheckpointAt, TimeSpan LastCheckpointDuration, DateTimeOffset OpenedAt);
 
 public sealed partial class RankStore
@@ -17,6 +18,10 @@ public sealed partial class RankStore
     private readonly DateTimeOffset _openedAt = DateTimeOffset.UtcNow;
     private long _lastCheckpointTicks;      // UTC ticks of the last finished checkpoint, 0 before the first
     private long _lastCheckpointDuration;   // TimeSpan ticks
+    private long _userCount;                // live users: counted by the open scan, then ±1 per new user and delete
+
+    /// <summary>Number of users.</summary>
+    public long UserCount => Interlocked.Read(ref _userCount);
 
     private void RecordCheckpoint(TimeSpan duration)
     {
@@ -41,6 +46,7 @@ public sealed partial class RankStore
         }
         long last = Interlocked.Read(ref _lastCheckpointTicks);
         return new StoreStats(
+            UserCount,
             log.TailAddress - log.BeginAddress,
             log.TailAddress - log.HeadAddress,
             _wal.TailAddress - _wal.BeginAddress,

@@ -15,7 +15,7 @@ public sealed class MetricsTests(ServeProcess server)
     [
         "rankengine_build_info", "rankengine_requests_total", "rankengine_errors_total", "rankengine_busy_total",
         "rankengine_request_duration_seconds", "rankengine_slot_wait_seconds", "rankengine_queue_depth", "rankengine_inflight_requests",
-        "rankengine_connections", "rankengine_received_bytes_total", "rankengine_sent_bytes_total", "rankengine_items",
+        "rankengine_connections", "rankengine_received_bytes_total", "rankengine_sent_bytes_total", "rankengine_items", "rankengine_users",
         "rankengine_store_hybrid_log_bytes", "rankengine_store_wal_bytes", "rankengine_store_disk_bytes", "rankengine_store_checkpoints_total",
         "rankengine_store_checkpoint_age_seconds", "rankengine_store_last_checkpoint_duration_seconds",
         "rankengine_encoder_duration_seconds", "rankengine_encoder_tokens_total", "rankengine_encoder_tokens_per_second", "rankengine_encoder_batch_size",
@@ -30,6 +30,7 @@ public sealed class MetricsTests(ServeProcess server)
         {
             var db = mux.GetDatabase();
             await db.ExecuteAsync("ITEM.ADD", "metrics-a", "a film about metrics");
+            await db.ExecuteAsync("USER.EVENT", "metrics-u", "metrics-a", "view");
             await db.ExecuteAsync("RANK", "metrics-u", "K", "3");
             await db.ExecuteAsync("SAVE");
             await Assert.ThrowsAsync<RedisServerException>(() => db.ExecuteAsync("ARBITRARY-VERB-1"));
@@ -46,6 +47,7 @@ public sealed class MetricsTests(ServeProcess server)
         foreach (var family in Families) Assert.Contains(family, families);
         Assert.Matches(@"rankengine_build_info\{version=""[^""]+"",model=""tiny\.rem"",backend=""simd"",runtime=""[^""]+""\} 1", text);
         Assert.Matches(@"rankengine_store_checkpoints_total [1-9]", text);
+        Assert.Matches(@"rankengine_users [1-9]", text);
         Assert.Matches(@"rankengine_encoder_tokens_total [1-9]", text);
         // Unknown verbs share one label value; they never become label values of their own.
         Assert.DoesNotContain("arbitrary", text, StringComparison.OrdinalIgnoreCase);
