@@ -21,6 +21,14 @@ public sealed class ServerMetrics
     private readonly long[] _busy = new long[CommandTable.Count];
     private readonly long[] _slotWaitHistogram = new long[LatencyBuckets.Length + 1];
     private long _slotWaitTicks, _bytesIn, _bytesOut;
+    private System.Diagnostics.Metrics.Histogram<double>? _durationInstrument, _slotWaitInstrument;
+
+    /// <summary>The System.Diagnostics.Metrics histograms that mirror the duration and slot-wait histograms (ServerMeter).</summary>
+    internal void AttachInstruments(System.Diagnostics.Metrics.Histogram<double> duration, System.Diagnostics.Metrics.Histogram<double> slotWait)
+    {
+        _durationInstrument = duration;
+        _slotWaitInstrument = slotWait;
+    }
 
     /// <summary>When the metrics (the server) started.</summary>
     public DateTimeOffset StartedAt { get; } = DateTimeOffset.UtcNow;
@@ -69,6 +77,8 @@ public sealed class ServerMetrics
         Interlocked.Increment(ref _requests[c]);
         Interlocked.Add(ref _latencyTicks[c], elapsedTicks);
         Interlocked.Increment(ref _histogram[c * (LatencyBuckets.Length + 1) + BucketOf(elapsedTicks)]);
+        if (_durationInstrument is { Enabled: true } d)
+            d.Record(elapsedTicks / (double)Stopwatch.Frequency, new KeyValuePair<string, object?>("command", CommandTable.Name(command)));
     }
 
     internal void Error(ErrorCode code) => Interlocked.Increment(ref _errors[(int)code]);
@@ -78,6 +88,7 @@ public sealed class ServerMetrics
     {
         Interlocked.Add(ref _slotWaitTicks, elapsedTicks);
         Interlocked.Increment(ref _slotWaitHistogram[BucketOf(elapsedTicks)]);
+        if (_slotWaitInstrument is { Enabled: true } w) w.Record(elapsedTicks / (double)Stopwatch.Frequency);
     }
 
     /// <summary>One request answered BUSY (no slot before its deadline).</summary>
