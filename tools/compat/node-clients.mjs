@@ -118,6 +118,11 @@ async function viaNodeRedis(RESP) {
   } finally {
     await client.quit().catch(() => client.destroy());
   }
+  // database: 1 is refused with a clear error during the handshake (RankEngine has one database, 0).
+  const otherDb = createClient({ socket: { port, host: '127.0.0.1', reconnectStrategy: false }, password: token, RESP, database: 1 });
+  otherDb.on('error', () => {});
+  await assert.rejects(otherDb.connect(), /DB index is out of range/);
+  otherDb.destroy();
   const anonymous = createClient({ socket: { port, host: '127.0.0.1', reconnectStrategy: false }, RESP: 2 });
   anonymous.on('error', () => {});
   await anonymous.connect();

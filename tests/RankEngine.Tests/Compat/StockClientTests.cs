@@ -130,6 +130,27 @@ public sealed class StockClientTests(ServeProcess server)
         Assert.StartsWith("1# \"items\" =>", resp3);
         Assert.Contains("(double)", resp3);
         Assert.Contains("\"cli-b\"", await RedisCli("--no-raw", "SCORE", "cli-u", "cli-b"));
+        // ITEM.ADDVEC with a binary vector: redis-cli -x sends stdin (float32 bytes) as the last argument.
+        string info = await RedisCli("INFO", "engine");
+        int dim = int.Parse(Regex.Match(info, @"content_dimension:(\d+)").Groups[1].Value);
+        var vector = new float[dim];
+        vector[0] = 1;
+        string blobFile = Path.Combine(Path.GetTempPath(), $"rankengine-blob-{Guid.NewGuid():n}");
+        await File.WriteAllBytesAsync(blobFile, ServerBlob(vector));
+        try
+        {
+            var add = await ExternalTool.RunAsync("bash", ["-c", $"redis-cli {string.Join(' ', Cli("-x", "ITEM.ADDVEC", "cli-v"))} < {blobFile}"], timeoutSeconds: 30);
+            Assert.True(add.ExitCode == 0 && add.Stdout == "OK\n", add.Both);
+        }
+        finally
+        {
+            File.Delete(blobFile);
+        }
+        Assert.Contains("\"cli-v\"", await RedisCli("--no-raw", "ITEM.GET", "cli-v"));
+        // MULTI/EXEC typed into redis-cli (commands from stdin).
+        var tx = await ExternalTool.RunAsync("redis-cli", Cli(), stdin: "MULTI\nECHO inside\nITEM.DEL cli-v\nEXEC\n", timeoutSeconds: 30);
+        Assert.True(tx.ExitCode == 0, tx.Both);
+        Assert.Equal("OK\nQUEUED\nQUEUED\ninside\n1\n", tx.Stdout);
         Assert.Equal("OK\n", await RedisCli("SAVE"));
         Assert.Equal("1\n", await RedisCli("ITEM.DEL", "cli-b"));
         Assert.Equal("(error) NOPROTO unsupported protocol version 4 (2 or 3)\n", await RedisCli("--no-raw", "HELLO", "4"));
@@ -151,6 +172,8 @@ public sealed class StockClientTests(ServeProcess server)
         Assert.Contains("errors: 0, replies: 501", r.Stdout);
         Assert.Contains("pipe-49", await RedisCli("--no-raw", "ITEM.GET", "pipe-49"));
     }
+
+    private static byte[] ServerBlob(float[] v) => System.Runtime.InteropServices.MemoryMarshal.AsBytes(v.AsSpan()).ToArray();
 
     private static string Resp(params string[] args)
     {
