@@ -13,9 +13,23 @@ internal static class CliErrors
         }
         catch (Exception e) when (Expected(e))
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine($"error: {Clean(e)}");
             return 1;
         }
+    }
+
+    /// <summary>
+    /// The message as one line: without .NET's " (Parameter 'x')" and "Actual value was …" tails, which say
+    /// nothing to someone at a shell.
+    /// </summary>
+    internal static string Clean(Exception e)
+    {
+        string message = e.Message;
+        int tail = message.IndexOf(" (Parameter '", StringComparison.Ordinal);
+        if (tail > 0) message = message[..tail];
+        int actual = message.IndexOf("Actual value was", StringComparison.Ordinal);
+        if (actual > 0) message = message[..actual];
+        return ParseErrors.OneLine(message);
     }
 
     private static bool Expected(Exception e) =>
@@ -27,9 +41,9 @@ internal static class CliErrors
         {
             return action();
         }
-        catch (Exception e) when (e is InvalidModelException or ArgumentException or IOException or UnauthorizedAccessException or InvalidOperationException or NotSupportedException or RankEngine.Data.DataFormatException)
+        catch (Exception e) when (Expected(e))
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine($"error: {Clean(e)}");
             return 1;
         }
     }

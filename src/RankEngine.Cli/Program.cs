@@ -8,6 +8,13 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        var parse = BuildRoot().Parse(args);
+        return parse.Errors.Count > 0 ? ParseErrors.Report(parse) : parse.Invoke();
+    }
+
+    /// <summary>The command tree.</summary>
+    internal static Command BuildRoot()
+    {
         // A plain command named like the launcher (./rankengine), so help and errors say "rankengine", not the dll name.
         var root = new Command("rankengine",
             "RankEngine: a ranking engine with a hand-written Transformer encoder.\n" +
@@ -26,6 +33,6 @@ public static class Program
         root.Subcommands.Add(ExperimentCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
-        return root.Parse(args).Invoke();
+        return root;
     }
 }

@@ -24,8 +24,24 @@ internal sealed class AdmissionGate : IDisposable
     /// <summary>Takes a slot if one is free now.</summary>
     public bool TryEnter() => _slots.Wait(0);
 
+    /// <summary>Requests waiting for a slot now (the queue depth).</summary>
+    public int Waiting => Volatile.Read(ref _waiting);
+
+    private int _waiting;
+
     /// <summary>Waits for a slot; false when <paramref name="timeout"/> passed first.</summary>
-    public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellation) => _slots.WaitAsync(timeout, cancellation);
+    public async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellation)
+    {
+        Interlocked.Increment(ref _waiting);
+        try
+        {
+            return await _slots.WaitAsync(timeout, cancellation).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+        }
+    }
 
     /// <summary>Gives a slot back.</summary>
     public void Exit() => _slots.Release();

@@ -18,6 +18,7 @@ public sealed class RankServerState : IDisposable
         Engine = engine;
         Options = options;
         Gate = new AdmissionGate(options.Limits.MaxInFlight);
+        Meter = new ServerMeter(this);
     }
 
     /// <summary>The engine every connection calls.</summary>
@@ -30,6 +31,12 @@ public sealed class RankServerState : IDisposable
     public ServerMetrics Metrics { get; } = new();
 
     internal AdmissionGate Gate { get; }
+
+    /// <summary>The metrics as System.Diagnostics.Metrics instruments (meter "RankEngine.Server").</summary>
+    internal ServerMeter Meter { get; }
+
+    /// <summary>Open sessions (CLIENT LIST).</summary>
+    internal Resp.ClientRegistry Clients { get; } = new();
 
     /// <summary>Where the protocol listener is bound (the real port when 0 was asked); null before start.</summary>
     public IPEndPoint? RespEndPoint { get; internal set; }
@@ -52,5 +59,9 @@ public sealed class RankServerState : IDisposable
     internal long NextConnectionId() => Interlocked.Increment(ref _nextConnectionId);
 
     /// <inheritdoc/>
-    public void Dispose() => Gate.Dispose();
+    public void Dispose()
+    {
+        Meter.Dispose();
+        Gate.Dispose();
+    }
 }

@@ -13,7 +13,7 @@ internal static class RankCommand
         var model = CommonOptions.Model();
         var backend = CommonOptions.Backend();
         var user = new Option<string?>("--user", "-u") { Description = "User to recommend for (unknown users get a cold-start ranking)." };
-        var k = new Option<int>("-k") { Description = "How many items (1..4096).", DefaultValueFactory = _ => 10 };
+        var k = new Option<int>("-k", "--k") { Description = "How many items (1..4096).", DefaultValueFactory = _ => 10 };
         var query = new Option<string?>("--query", "-q") { Description = "Free-text query, combined with the user's profile." };
         var diversity = new Option<float?>("--diversity") { Description = "MMR diversity weight λ in [0, 1] (0 = relevance only)." };
         var filters = new Option<string[]>("--filter") { Description = "Item condition: field=value (string or tag), field>=x, field<=x. Repeatable.", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
@@ -52,6 +52,10 @@ internal static class RankCommand
             };
             using var engine = EngineOptions.Open(parse.GetValue(dataDir)!, parse.GetValue(model), parse.GetValue(backend)!, mustExist: true);
             var response = engine.Rank(request);
+            // Fewer items than asked for: a filter may name a field no item has (a typo), which matches nothing silently.
+            if (response.Items.Count < request.K)
+                foreach (string field in FilterFields.Unknown(engine, request.Filters))
+                    Console.Error.WriteLine($"warning: no item has a field '{field}', so --filter on it matches nothing");
             RankPrinter.Print(engine, response);
             return 0;
         }));
@@ -74,5 +78,33 @@ internal static class RankPrinter
             string title = engine.TryGetItem(item.Id, out var record) && record!.Fields.TryGetValue("title", out var t) ? $"  {t.Text}" : "";
             Console.WriteLine($"{i + 1,3}  {item.Score,8:F4}  {item.Parts.Content,8:F4}  {item.Parts.Collab,8:F4}  {item.Parts.BoostTotal,8:F4}  {item.Id}{title}");
         }
+    }
+}
+
+/// <summary>Which filter fields no item in the catalog has.</summary>
+internal static class FilterFields
+{
+    public static List<string> Unknown(RankingEngine engine, IReadOnlyList<ItemFilter> filters)
+    {
+        var missing = new List<string>();
+        foreach (var f in filters)
+            if (!missing.Contains(f.Field)) missing.Add(f.Field);
+        if (missing.Count == 0) return missing;
+        string[] ids;
+        using (var view = engine.Store.Catalog.EnterRead())
+        {
+            var all = new List<string>(view.LiveCount);
+            for (int row = 0; row < view.RowCount; row++)
+                if (view.IsLive(row) && view.Ids[row] is { } id) all.Add(id);
+            ids = all.ToArray();
+        }
+        // One pass over the items, stopping as soon as every field was seen.
+        foreach (string id in ids)
+        {
+            if (!engine.TryGetItem(id, out var item)) continue;
+            missing.RemoveAll(item!.Fields.ContainsKey);
+            if (missing.Count == 0) break;
+        }
+        return missing;
     }
 }

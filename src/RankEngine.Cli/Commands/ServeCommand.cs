@@ -1,13 +1,15 @@
 using System.CommandLine;
-using System.Net;
+using System.Globalization;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using RankEngine.Server;
 using RankEngine.Server.Hosting;
 
 namespace RankEngine.Cli.Commands;
 
-/// <summary><c>rankengine serve</c>: the TCP ranking protocol (RESP, redis-cli compatible) plus HTTP health and metrics.</summary>
+/// <summary>
+/// <c>rankengine serve</c>: the TCP ranking protocol (RESP, redis-cli compatible) plus HTTP health and metrics, on a
+/// generic host with the standard .NET configuration and logging (<see cref="ServeConfiguration"/>).
+/// </summary>
 internal static class ServeCommand
 {
     public const string AuthTokenVariable = "RANKENGINE_AUTH_TOKEN";
@@ -17,58 +19,94 @@ internal static class ServeCommand
         var dataDir = EngineOptions.DataDir();
         var model = CommonOptions.Model();
         var backend = CommonOptions.Backend();
+        var config = new Option<string?>("--config", "-c") { Description = "A JSON settings file (like appsettings.json), read after appsettings.json and before environment variables." };
         var contentDim = new Option<int?>("--content-dim") { Description = "Serve without a model: items bring their own vectors of this width (ITEM.ADDVEC)." };
-        var bind = new Option<string>("--bind") { Description = "Address to listen on (loopback unless told otherwise).", DefaultValueFactory = _ => "127.0.0.1" };
-        var port = new Option<int>("--port", "-p") { Description = "Protocol port.", DefaultValueFactory = _ => RankServerOptions.DefaultPort };
-        var httpPort = new Option<int>("--http-port") { Description = "HTTP port for /healthz, /readyz, /metrics (0: off).", DefaultValueFactory = _ => RankServerOptions.DefaultHttpPort };
+        var bind = new Option<string?>("--bind") { Description = "Address to listen on (default 127.0.0.1: loopback unless told otherwise)." };
+        var port = new Option<int?>("--port", "-p") { Description = $"Protocol port (default {RankServerOptions.DefaultPort}; 0: a free port)." };
+        var httpPort = new Option<int?>("--http-port") { Description = $"HTTP port for /healthz, /readyz, /metrics (default {RankServerOptions.DefaultHttpPort}; 0: off)." };
         var authToken = new Option<string?>("--auth-token") { Description = $"Require AUTH with this token (default: ${AuthTokenVariable})." };
-        var maxConnections = new Option<int>("--max-connections") { Description = "Most open connections.", DefaultValueFactory = _ => new ServerLimits().MaxConnections };
-        var maxInFlight = new Option<int>("--max-inflight") { Description = "Most engine calls at once (default: CPU count).", DefaultValueFactory = _ => new ServerLimits().MaxInFlight };
-        var timeout = new Option<int>("--timeout-ms") { Description = "Per-request deadline: requests that cannot start within it get -BUSY.", DefaultValueFactory = _ => (int)new ServerLimits().RequestTimeout.TotalMilliseconds };
+        var maxConnections = new Option<int?>("--max-connections") { Description = $"Most open connections (default {new ServerLimits().MaxConnections})." };
+        var maxInFlight = new Option<int?>("--max-inflight") { Description = "Most engine calls at once (default: CPU count)." };
+        var timeout = new Option<int?>("--timeout-ms") { Description = $"Per-request deadline: requests that cannot start within it get -BUSY (default {new ServerLimits().RequestTimeout.TotalMilliseconds:0})." };
 
-        var command = new Command("serve", "Serve the engine over TCP (RESP protocol: redis-cli works) with HTTP health and metrics endpoints.")
+        var command = new Command("serve",
+            "Serve the engine over TCP (RESP protocol: redis-cli and Redis client libraries work) with HTTP health and metrics endpoints.\n" +
+            "Settings also come from appsettings.json, appsettings.$DOTNET_ENVIRONMENT.json, --config FILE and RANKENGINE__… environment " +
+            "variables (section RankEngine; options given here win); logging from the standard Logging section (docs/configuration.md).")
         {
-            dataDir, model, backend, contentDim, bind, port, httpPort, authToken, maxConnections, maxInFlight, timeout,
+            dataDir, model, backend, config, contentDim, bind, port, httpPort, authToken, maxConnections, maxInFlight, timeout,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
         {
-            if (!IPAddress.TryParse(parse.GetValue(bind), out var address))
-                throw new ArgumentException($"--bind '{parse.GetValue(bind)}' is not an IP address");
-            int? dim = parse.GetValue(contentDim);
-            string? modelPath = dim is null ? CommonOptions.ResolveModel(parse.GetValue(model)) : null;
-            var options = new RankServerOptions
+            // Only what was typed overrides configuration: an option's default must not hide appsettings.json.
+            var overrides = new Dictionary<string, string?>();
+            void Given<T>(Option<T> option, string key, Func<T, string?> text)
             {
-                BindAddress = address,
-                Port = parse.GetValue(port),
-                HttpPort = parse.GetValue(httpPort) == 0 ? null : parse.GetValue(httpPort),
-                AuthToken = parse.GetValue(authToken) ?? Environment.GetEnvironmentVariable(AuthTokenVariable),
-                ModelName = modelPath is null ? null : Path.GetFileName(modelPath),
-                Limits = new ServerLimits
-                {
-                    MaxConnections = parse.GetValue(maxConnections),
-                    MaxInFlight = parse.GetValue(maxInFlight),
-                    RequestTimeout = TimeSpan.FromMilliseconds(parse.GetValue(timeout)),
-                },
-            };
-            if (options.AuthToken is { Length: 0 }) throw new ArgumentException("the auth token is empty");
-            if (!IPAddress.IsLoopback(address) && options.AuthToken is null)
-                Console.Error.WriteLine($"warning: listening on {address} without --auth-token: anyone who can reach it can read and write");
+                if (parse.GetResult(option) is { Implicit: false }) overrides[key] = text(parse.GetValue(option)!);
+            }
+            var inv = CultureInfo.InvariantCulture;
+            const string s = RankServerSettings.SectionName, e = ServeEngineSettings.SectionName;
+            if (Environment.GetEnvironmentVariable(AuthTokenVariable) is { } envToken) overrides[$"{s}:AuthToken"] = envToken;
+            Given(dataDir, $"{e}:DataDirectory", v => v);
+            Given(model, $"{e}:Model", v => v);
+            Given(backend, $"{e}:Backend", v => v);
+            Given(contentDim, $"{e}:ContentDimension", v => v?.ToString(inv));
+            Given(bind, $"{s}:Bind", v => v);
+            Given(port, $"{s}:Port", v => v?.ToString(inv));
+            Given(httpPort, $"{s}:HttpPort", v => v?.ToString(inv));
+            Given(authToken, $"{s}:AuthToken", v => v);
+            Given(maxConnections, $"{s}:Limits:MaxConnections", v => v?.ToString(inv));
+            Given(maxInFlight, $"{s}:Limits:MaxInFlight", v => v?.ToString(inv));
+            Given(timeout, $"{s}:Limits:RequestTimeout", v => v is null ? null : TimeSpan.FromMilliseconds(v.Value).ToString("c", inv));
+
+            // Defaults (appsettings.json, environment variables, Logging section) come with the default host builder.
+            var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Configuration = ServeConfiguration.Initial() });
+            ServeConfiguration.AddOverrides(builder.Configuration, parse.GetValue(config), overrides);
+            ServeConfiguration.DefaultConsoleFormat(builder.Services, builder.Configuration);
+            var (engineSettings, serverSettings) = ServeConfiguration.Bind(builder.Configuration);
+
+            string? modelPath = engineSettings.ContentDimension is null ? CommonOptions.ResolveModel(engineSettings.Model) : null;
+            var options = serverSettings.ToOptions(modelPath is null ? null : Path.GetFileName(modelPath));
+            if (!System.Net.IPAddress.IsLoopback(options.BindAddress) && options.AuthToken is null)
+                Console.Error.WriteLine($"warning: listening on {options.BindAddress} without an auth token: anyone who can reach it can read and write");
+
+            // A port in use is the common start-up failure: say so in one line before the host would log a stack trace.
+            PortCheck.ThrowIfInUse(options.BindAddress, options.Port, "--port");
+            if (options.HttpPort is { } http) PortCheck.ThrowIfInUse(options.BindAddress, http, "--http-port");
 
             using var engine = RankingEngine.Open(new RankingEngineOptions
             {
-                DataDirectory = parse.GetValue(dataDir)!,
+                DataDirectory = engineSettings.DataDirectory,
                 ModelPath = modelPath,
-                Backend = parse.GetValue(backend)!,
-                ContentDimension = dim ?? 0,
+                Backend = engineSettings.Backend,
+                ContentDimension = engineSettings.ContentDimension ?? 0,
             });
-            var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-            builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
-            builder.Logging.SetMinimumLevel(LogLevel.Information);
             builder.Services.AddRankEngineServer(engine, options);
             using var host = builder.Build();
             await host.RunAsync(cancellation);
             return 0;
         }));
         return command;
+    }
+}
+
+/// <summary>Tells whether a TCP port can be listened on, by listening on it for an instant.</summary>
+internal static class PortCheck
+{
+    public static void ThrowIfInUse(System.Net.IPAddress address, int port, string option)
+    {
+        if (port == 0) return;
+        using var probe = new System.Net.Sockets.Socket(address.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        try
+        {
+            probe.Bind(new System.Net.IPEndPoint(address, port));
+            probe.Listen(1);
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw new IOException(e.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse
+                ? $"cannot listen on {address}:{port}: the port is in use (another rankengine serve?); pick another with {option}"
+                : $"cannot listen on {address}:{port}: {e.Message}");
+        }
     }
 }

@@ -91,7 +91,11 @@ internal sealed class RespListenerService : BackgroundService
             using var stopReceiving = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             var receive = SocketReceiver.RunAsync(socket, received.Writer, arrivals, stopReceiving.Token);
             var output = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 4096, leaveOpen: true));
-            var session = new RespSession(_state, received.Reader, output, _logger, arrivals);
+            var session = new RespSession(_state, received.Reader, output, _logger, arrivals)
+            {
+                RemoteEndPoint = socket.RemoteEndPoint,
+                LocalEndPoint = socket.LocalEndPoint,
+            };
             await session.RunAsync(stoppingToken).ConfigureAwait(false);
             stopReceiving.Cancel(); // the session ended (QUIT, protocol error, client gone): stop reading its socket
             await receive.ConfigureAwait(false);

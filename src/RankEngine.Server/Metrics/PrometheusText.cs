@@ -1,75 +1,96 @@
-using System.Globalization;
-using System.Text;
+using RankEngine.Diagnostics;
 using RankEngine.Server.Resp;
 
 namespace RankEngine.Server.Metrics;
 
-/// <summary>Renders the server's metrics in the Prometheus text exposition format (version 0.0.4).</summary>
+/// <summary>
+/// Renders the server's metrics in the Prometheus text exposition format (version 0.0.4): requests, latency and
+/// admission, connections and bytes, the store, the encoder, build info, and process/.NET runtime metrics.
+/// Label values come from fixed sets only (command names, error codes, A/B buckets): unknown verbs share
+/// <c>command="unknown"</c>.
+/// </summary>
 internal static class PrometheusText
 {
     public static string Render(RankServerState state)
     {
         var m = state.Metrics;
         var engine = state.Engine;
-        var sb = new StringBuilder(8192);
-        var inv = CultureInfo.InvariantCulture;
+        var w = new PrometheusWriter();
 
-        Family(sb, "rankengine_requests_total", "counter", "Requests answered, by command (errors included).");
+        w.Family("rankengine_build_info", "gauge", "Always 1; the labels say which build, model and backend serve.");
+        w.Sample("rankengine_build_info",
+            $"version=\"{PrometheusWriter.Escape(RespSession.Version)}\",model=\"{PrometheusWriter.Escape(state.Options.ModelName ?? "none")}\"," +
+            $"backend=\"{PrometheusWriter.Escape(engine.Backend?.Name ?? "none")}\",runtime=\"{PrometheusWriter.Escape(Environment.Version.ToString())}\"", 1);
+
+        w.Family("rankengine_requests_total", "counter", "Requests answered, by command (errors included; unknown verbs are command=\"unknown\").");
         for (int c = 1; c < CommandTable.Count; c++)
-            sb.Append(inv, $"rankengine_requests_total{{command=\"{CommandTable.Name((RespCommand)c)}\"}} {m.Requests((RespCommand)c)}\n");
-        sb.Append(inv, $"rankengine_requests_total{{command=\"unknown\"}} {m.Requests(RespCommand.None)}\n");
+            w.Sample("rankengine_requests_total", $"command=\"{CommandTable.Name((RespCommand)c)}\"", m.Requests((RespCommand)c));
+        w.Sample("rankengine_requests_total", "command=\"unknown\"", m.Requests(RespCommand.None));
 
-        Family(sb, "rankengine_errors_total", "counter", "Error replies, by code word.");
+        w.Family("rankengine_errors_total", "counter", "Error replies, by code word.");
         for (int e = 0; e < ErrorCodes.Count; e++)
-            sb.Append(inv, $"rankengine_errors_total{{code=\"{ErrorCodes.Word((ErrorCode)e)}\"}} {m.Errors((ErrorCode)e)}\n");
+            w.Sample("rankengine_errors_total", $"code=\"{ErrorCodes.Word((ErrorCode)e)}\"", m.Errors((ErrorCode)e));
 
-        Family(sb, "rankengine_request_duration_seconds", "histogram", "Time from a parsed request to its reply being written, by command.");
+        w.Family("rankengine_busy_total", "counter", "Requests answered BUSY (no engine slot before their deadline), by command.");
         for (int c = 1; c < CommandTable.Count; c++)
+            if (CommandTable.UsesEngine((RespCommand)c) || (RespCommand)c == RespCommand.Exec)
+                w.Sample("rankengine_busy_total", $"command=\"{CommandTable.Name((RespCommand)c)}\"", m.BusyReplies((RespCommand)c));
+
+        w.Family("rankengine_request_duration_seconds", "histogram",
+            "Time from a request's arrival (its first bytes read from the socket) to its reply being written, by command: queueing and the wait for an engine slot included.");
+        for (int c = 0; c < CommandTable.Count; c++)
         {
             var command = (RespCommand)c;
-            long total = m.Requests(command);
-            if (total == 0) continue;
-            string name = CommandTable.Name(command);
-            long cumulative = 0;
-            for (int b = 0; b < ServerMetrics.LatencyBuckets.Length; b++)
-            {
-                cumulative += m.LatencyBucket(command, b);
-                sb.Append(inv, $"rankengine_request_duration_seconds_bucket{{command=\"{name}\",le=\"{ServerMetrics.LatencyBuckets[b].ToString("R", inv)}\"}} {cumulative}\n");
-            }
-            cumulative += m.LatencyBucket(command, ServerMetrics.LatencyBuckets.Length);
-            sb.Append(inv, $"rankengine_request_duration_seconds_bucket{{command=\"{name}\",le=\"+Inf\"}} {cumulative}\n");
-            sb.Append(inv, $"rankengine_request_duration_seconds_sum{{command=\"{name}\"}} {m.LatencySeconds(command).ToString("R", inv)}\n");
-            sb.Append(inv, $"rankengine_request_duration_seconds_count{{command=\"{name}\"}} {cumulative}\n");
+            if (m.Requests(command) == 0) continue;
+            w.Histogram("rankengine_request_duration_seconds", $"command=\"{CommandTable.Name(command)}\"", ServerMetrics.LatencyBuckets,
+                b => m.LatencyBucket(command, b), m.LatencySeconds(command));
         }
+        w.Family("rankengine_slot_wait_seconds", "histogram", "Time engine commands waited for an engine slot (0 when one was free), admitted or answered BUSY.");
+        w.Histogram("rankengine_slot_wait_seconds", null, ServerMetrics.LatencyBuckets, m.SlotWaitBucket, m.SlotWaitSeconds);
+        w.Gauge("rankengine_queue_depth", "Requests waiting for an engine slot now.", state.Gate.Waiting);
+        w.Gauge("rankengine_inflight_requests", "Engine calls running now.", state.Gate.InFlight);
+        w.Gauge("rankengine_max_inflight", "Engine slots (MaxInFlight).", state.Gate.Capacity);
 
-        Gauge(sb, "rankengine_connections", "Open protocol connections.", m.Connections);
-        Family(sb, "rankengine_connections_total", "counter", "Protocol connections accepted since start.");
-        sb.Append(inv, $"rankengine_connections_total {m.ConnectionsTotal}\n");
-        Family(sb, "rankengine_connections_rejected_total", "counter", "Connections refused because the connection limit was reached.");
-        sb.Append(inv, $"rankengine_connections_rejected_total {m.ConnectionsRejected}\n");
-        Gauge(sb, "rankengine_inflight_requests", "Engine calls running now.", state.Gate.InFlight);
-        Gauge(sb, "rankengine_items", "Items in the catalog.", engine.ItemCount);
-        Gauge(sb, "rankengine_uptime_seconds", "Seconds since the server started.", (long)(DateTimeOffset.UtcNow - m.StartedAt).TotalSeconds);
-        Gauge(sb, "rankengine_ready", "1 when the server accepts requests.", state.IsReady ? 1 : 0);
+        w.Gauge("rankengine_connections", "Open protocol connections.", m.Connections);
+        w.Counter("rankengine_connections_total", "Protocol connections accepted since start.", m.ConnectionsTotal);
+        w.Counter("rankengine_connections_rejected_total", "Connections refused because the connection limit was reached.", m.ConnectionsRejected);
+        w.Counter("rankengine_received_bytes_total", "Protocol bytes read from clients.", m.BytesReceived);
+        w.Counter("rankengine_sent_bytes_total", "Protocol bytes written to clients.", m.BytesSent);
+
+        w.Gauge("rankengine_items", "Items in the catalog.", engine.ItemCount);
+        var store = engine.Store.GetStats();
+        w.Gauge("rankengine_users", "Users in the store.", store.Users);
+        w.Gauge("rankengine_store_hybrid_log_bytes", "Bytes of the FASTER hybrid log between its begin and tail (memory and disk).", store.HybridLogBytes);
+        w.Gauge("rankengine_store_hybrid_log_memory_bytes", "Bytes of the hybrid log held in memory.", store.HybridLogMemoryBytes);
+        w.Gauge("rankengine_store_wal_bytes", "Bytes of the write-ahead log not yet truncated by a checkpoint.", store.WalBytes);
+        w.Gauge("rankengine_store_disk_bytes", "Bytes of all files in the data directory.", store.DiskBytes);
+        w.Counter("rankengine_store_checkpoints_total", "Store checkpoints since the store was opened.", store.Checkpoints);
+        w.Gauge("rankengine_store_checkpoint_age_seconds", "Seconds since the last checkpoint finished (since the store was opened, before the first).",
+            (DateTimeOffset.UtcNow - (store.LastCheckpointAt ?? store.OpenedAt)).TotalSeconds);
+        w.Gauge("rankengine_store_last_checkpoint_duration_seconds", "How long the last checkpoint took (0 before the first).", store.LastCheckpointDuration.TotalSeconds);
+
+        w.Counter("rankengine_encoder_calls_total", "Encoder calls (one per batch of texts) in this process.", EncoderMetrics.Calls);
+        w.Counter("rankengine_encoder_texts_total", "Texts encoded.", EncoderMetrics.Texts);
+        w.Counter("rankengine_encoder_tokens_total", "Tokens encoded (after truncation to the model's length).", EncoderMetrics.Tokens);
+        w.Gauge("rankengine_encoder_tokens_per_second", "Tokens per second of encoder time since start (tokens_total / duration sum; rate() of tokens_total gives wall-clock throughput).",
+            EncoderMetrics.Seconds > 0 ? EncoderMetrics.Tokens / EncoderMetrics.Seconds : 0);
+        w.Family("rankengine_encoder_duration_seconds", "histogram", "Time of one encoder call (tokenising and the forward pass).");
+        w.Histogram("rankengine_encoder_duration_seconds", null, EncoderMetrics.LatencyBuckets, EncoderMetrics.LatencyBucket, EncoderMetrics.Seconds);
+        w.Family("rankengine_encoder_batch_size", "histogram", "Texts per encoder call.");
+        w.Histogram("rankengine_encoder_batch_size", null, EncoderMetrics.BatchBuckets, EncoderMetrics.BatchBucket, EncoderMetrics.Texts);
+
+        w.Gauge("rankengine_uptime_seconds", "Seconds since the server started.", (long)(DateTimeOffset.UtcNow - m.StartedAt).TotalSeconds);
+        w.Gauge("rankengine_ready", "1 when the server accepts requests.", state.IsReady ? 1 : 0);
 
         var buckets = engine.Experiment.Stats();
-        Family(sb, "rankengine_bucket_impressions_total", "counter", "Items shown, by A/B bucket.");
-        foreach (var b in buckets) sb.Append(inv, $"rankengine_bucket_impressions_total{{bucket=\"{Escape(b.Bucket)}\"}} {b.Impressions}\n");
-        Family(sb, "rankengine_bucket_clicks_total", "counter", "Positive feedback events (click, like, purchase), by A/B bucket.");
-        foreach (var b in buckets) sb.Append(inv, $"rankengine_bucket_clicks_total{{bucket=\"{Escape(b.Bucket)}\"}} {b.Clicks}\n");
-        Family(sb, "rankengine_bucket_ctr", "gauge", "Clicks / impressions, by A/B bucket.");
-        foreach (var b in buckets) sb.Append(inv, $"rankengine_bucket_ctr{{bucket=\"{Escape(b.Bucket)}\"}} {b.Ctr.ToString("R", inv)}\n");
-        return sb.ToString();
+        w.Family("rankengine_bucket_impressions_total", "counter", "Items shown, by A/B bucket.");
+        foreach (var b in buckets) w.Sample("rankengine_bucket_impressions_total", $"bucket=\"{PrometheusWriter.Escape(b.Bucket)}\"", b.Impressions);
+        w.Family("rankengine_bucket_clicks_total", "counter", "Positive feedback events (click, like, purchase), by A/B bucket.");
+        foreach (var b in buckets) w.Sample("rankengine_bucket_clicks_total", $"bucket=\"{PrometheusWriter.Escape(b.Bucket)}\"", b.Clicks);
+        w.Family("rankengine_bucket_ctr", "gauge", "Clicks / impressions, by A/B bucket.");
+        foreach (var b in buckets) w.Sample("rankengine_bucket_ctr", $"bucket=\"{PrometheusWriter.Escape(b.Bucket)}\"", b.Ctr);
+
+        RuntimeMetrics.Write(w);
+        return w.ToString();
     }
-
-    private static void Family(StringBuilder sb, string name, string type, string help) =>
-        sb.Append("# HELP ").Append(name).Append(' ').Append(help).Append("\n# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
-
-    private static void Gauge(StringBuilder sb, string name, string help, long value)
-    {
-        Family(sb, name, "gauge", help);
-        sb.Append(name).Append(' ').Append(value.ToString(CultureInfo.InvariantCulture)).Append('\n');
-    }
-
-    private static string Escape(string label) => label.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n");
 }

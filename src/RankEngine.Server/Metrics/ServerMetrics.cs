@@ -18,6 +18,17 @@ public sealed class ServerMetrics
     private readonly long[] _histogram = new long[CommandTable.Count * (LatencyBuckets.Length + 1)];
     private readonly long[] _errors = new long[ErrorCodes.Count];
     private long _connections, _connectionsTotal, _connectionsRejected;
+    private readonly long[] _busy = new long[CommandTable.Count];
+    private readonly long[] _slotWaitHistogram = new long[LatencyBuckets.Length + 1];
+    private long _slotWaitTicks, _bytesIn, _bytesOut;
+    private System.Diagnostics.Metrics.Histogram<double>? _durationInstrument, _slotWaitInstrument;
+
+    /// <summary>The System.Diagnostics.Metrics histograms that mirror the duration and slot-wait histograms (ServerMeter).</summary>
+    internal void AttachInstruments(System.Diagnostics.Metrics.Histogram<double> duration, System.Diagnostics.Metrics.Histogram<double> slotWait)
+    {
+        _durationInstrument = duration;
+        _slotWaitInstrument = slotWait;
+    }
 
     /// <summary>When the metrics (the server) started.</summary>
     public DateTimeOffset StartedAt { get; } = DateTimeOffset.UtcNow;
@@ -59,18 +70,55 @@ public sealed class ServerMetrics
 
     internal void ConnectionRejected() => Interlocked.Increment(ref _connectionsRejected);
 
-    /// <summary>One answered request and how long it took from parse to reply.</summary>
+    /// <summary>One answered request and how long it took from its arrival to its reply.</summary>
     internal void Request(RespCommand command, long elapsedTicks)
     {
         int c = (int)command;
         Interlocked.Increment(ref _requests[c]);
         Interlocked.Add(ref _latencyTicks[c], elapsedTicks);
-        int bucket = 0;
-        while (bucket < BucketTicks.Length && elapsedTicks > BucketTicks[bucket]) bucket++;
-        Interlocked.Increment(ref _histogram[c * (LatencyBuckets.Length + 1) + bucket]);
+        Interlocked.Increment(ref _histogram[c * (LatencyBuckets.Length + 1) + BucketOf(elapsedTicks)]);
+        if (_durationInstrument is { Enabled: true } d)
+            d.Record(elapsedTicks / (double)Stopwatch.Frequency, new KeyValuePair<string, object?>("command", CommandTable.Name(command)));
     }
 
     internal void Error(ErrorCode code) => Interlocked.Increment(ref _errors[(int)code]);
+
+    /// <summary>One engine command admitted or refused, and how long it waited for a slot (0 when one was free).</summary>
+    internal void SlotWait(long elapsedTicks)
+    {
+        Interlocked.Add(ref _slotWaitTicks, elapsedTicks);
+        Interlocked.Increment(ref _slotWaitHistogram[BucketOf(elapsedTicks)]);
+        if (_slotWaitInstrument is { Enabled: true } w) w.Record(elapsedTicks / (double)Stopwatch.Frequency);
+    }
+
+    /// <summary>One request answered BUSY (no slot before its deadline).</summary>
+    internal void Busy(RespCommand command) => Interlocked.Increment(ref _busy[(int)command]);
+
+    internal void BytesIn(long bytes) => Interlocked.Add(ref _bytesIn, bytes);
+
+    internal void BytesOut(long bytes) => Interlocked.Add(ref _bytesOut, bytes);
+
+    /// <summary>Requests of one command answered BUSY.</summary>
+    public long BusyReplies(RespCommand command) => Interlocked.Read(ref _busy[(int)command]);
+
+    /// <summary>Protocol bytes read from clients.</summary>
+    public long BytesReceived => Interlocked.Read(ref _bytesIn);
+
+    /// <summary>Protocol bytes written to clients.</summary>
+    public long BytesSent => Interlocked.Read(ref _bytesOut);
+
+    /// <summary>Sum of slot waits, in seconds.</summary>
+    public double SlotWaitSeconds => Interlocked.Read(ref _slotWaitTicks) / (double)Stopwatch.Frequency;
+
+    /// <summary>Non-cumulative count of one slot-wait histogram bucket (index <see cref="LatencyBuckets"/>.Length is +Inf).</summary>
+    public long SlotWaitBucket(int bucket) => Interlocked.Read(ref _slotWaitHistogram[bucket]);
+
+    private static int BucketOf(long elapsedTicks)
+    {
+        int bucket = 0;
+        while (bucket < BucketTicks.Length && elapsedTicks > BucketTicks[bucket]) bucket++;
+        return bucket;
+    }
 
     /// <summary>Requests answered for one command.</summary>
     public long Requests(RespCommand command) => Interlocked.Read(ref _requests[(int)command]);

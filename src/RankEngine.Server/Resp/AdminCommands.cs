@@ -24,7 +24,7 @@ internal sealed partial class RespSession
         if (args.Count > 1)
         {
             int version = Args.Int(args[1], "protocol version");
-            if (version is not (2 or 3)) throw new RespCommandException(ErrorCode.BadArg, $"unsupported protocol version {version} (2 or 3)");
+            if (version is not (2 or 3)) throw new RespCommandException(ErrorCode.NoProto, $"unsupported protocol version {version} (2 or 3)");
             resp3 = version == 3;
         }
         string? name = _clientName;

@@ -15,13 +15,17 @@ public enum ErrorCode : byte
     NotFound,
     /// <summary>An argument is malformed (not a number, NaN, invalid UTF-8, wrong dimension, unknown option…).</summary>
     BadArg,
+    /// <summary>HELLO asked for a protocol version other than 2 or 3 (Redis's word).</summary>
+    NoProto,
+    /// <summary>EXEC after a command was refused while queuing: nothing of the transaction ran (Redis's word).</summary>
+    ExecAbort,
 }
 
 /// <summary>Wire words of <see cref="ErrorCode"/>.</summary>
 public static class ErrorCodes
 {
     /// <summary>Number of codes (for per-code counters).</summary>
-    public const int Count = 6;
+    public const int Count = 8;
 
     /// <summary>The code word as sent on the wire, e.g. <c>TOOLARGE</c>.</summary>
     public static string Word(ErrorCode code) => code switch
@@ -32,6 +36,8 @@ public static class ErrorCodes
         ErrorCode.TooLarge => "TOOLARGE",
         ErrorCode.NotFound => "NOTFOUND",
         ErrorCode.BadArg => "BADARG",
+        ErrorCode.NoProto => "NOPROTO",
+        ErrorCode.ExecAbort => "EXECABORT",
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, null),
     };
 
@@ -42,6 +48,8 @@ public static class ErrorCodes
         ErrorCode.Busy => "BUSY"u8,
         ErrorCode.TooLarge => "TOOLARGE"u8,
         ErrorCode.NotFound => "NOTFOUND"u8,
+        ErrorCode.NoProto => "NOPROTO"u8,
+        ErrorCode.ExecAbort => "EXECABORT"u8,
         _ => "BADARG"u8,
     };
 }

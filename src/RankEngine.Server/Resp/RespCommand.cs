@@ -37,20 +37,38 @@ public enum RespCommand : byte
     Score,
     /// <summary>SAVE.</summary>
     Save,
+    // Redis compatibility (CompatCommands.cs): what stock clients send; none of them calls the engine's write paths.
+    /// <summary>ECHO message.</summary>
+    Echo,
+    /// <summary>SELECT index (only 0).</summary>
+    Select,
+    /// <summary>CLIENT SETNAME|GETNAME|SETINFO|ID|INFO|LIST ….</summary>
+    Client,
+    /// <summary>MULTI: start queuing.</summary>
+    Multi,
+    /// <summary>EXEC: run the queued commands in order.</summary>
+    Exec,
+    /// <summary>DISCARD: drop the queue.</summary>
+    Discard,
+    /// <summary>CONFIG GET pattern….</summary>
+    Config,
+    /// <summary>DBSIZE: the number of items.</summary>
+    DbSize,
 }
 
 /// <summary>Verb lookup and per-command facts (arity, whether it calls the engine, whether it works before AUTH).</summary>
 internal static class CommandTable
 {
-    public const int Count = (int)RespCommand.Save + 1;
+    public const int Count = (int)RespCommand.DbSize + 1;
 
     private static readonly string[] Names =
         ["unknown", "ping", "hello", "auth", "quit", "info", "command", "encode", "item.add", "item.addvec", "item.get", "item.del",
-         "user.event", "user.get", "rank", "score", "save"];
+         "user.event", "user.get", "rank", "score", "save",
+         "echo", "select", "client", "multi", "exec", "discard", "config", "dbsize"];
 
     // Arguments including the verb; -1 = no upper bound.
-    private static readonly short[] MinArity = [1, 1, 1, 2, 1, 1, 1, 2, 3, 3, 2, 2, 4, 2, 2, 3, 1];
-    private static readonly short[] MaxArity = [-1, 2, 7, 3, 1, 2, -1, -1, -1, -1, 3, 2, 7, 2, -1, -1, 1];
+    private static readonly short[] MinArity = [1, 1, 1, 2, 1, 1, 1, 2, 3, 3, 2, 2, 4, 2, 2, 3, 1,  2, 2, 2, 1, 1, 1, 2, 1];
+    private static readonly short[] MaxArity = [-1, 2, 7, 3, 1, 2, -1, -1, -1, -1, 3, 2, 7, 2, -1, -1, 1,  2, 2, -1, 1, 1, 1, -1, 1];
 
     /// <summary>Lower-case name (metrics label, error messages).</summary>
     public static string Name(RespCommand command) => Names[(int)command];
@@ -59,7 +77,11 @@ internal static class CommandTable
         count >= MinArity[(int)command] && (MaxArity[(int)command] < 0 || count <= MaxArity[(int)command]);
 
     /// <summary>Commands that run engine work take an in-flight slot (and can be answered BUSY).</summary>
-    public static bool UsesEngine(RespCommand command) => command >= RespCommand.Encode;
+    public static bool UsesEngine(RespCommand command) => command is >= RespCommand.Encode and <= RespCommand.Save;
+
+    /// <summary>Commands that run at once inside MULTI instead of being queued (as in Redis).</summary>
+    public static bool RunsInMulti(RespCommand command) =>
+        command is RespCommand.Exec or RespCommand.Discard or RespCommand.Multi or RespCommand.Quit;
 
     /// <summary>What may run before AUTH when a token is configured.</summary>
     public static bool AllowedBeforeAuth(RespCommand command) => command is RespCommand.Auth or RespCommand.Hello or RespCommand.Quit;
@@ -77,16 +99,24 @@ internal static class CommandTable
                 if (Eq(verb, "AUTH"u8)) return RespCommand.Auth;
                 if (Eq(verb, "QUIT"u8)) return RespCommand.Quit;
                 if (Eq(verb, "SAVE"u8)) return RespCommand.Save;
+                if (Eq(verb, "ECHO"u8)) return RespCommand.Echo;
+                if (Eq(verb, "EXEC"u8)) return RespCommand.Exec;
                 break;
             case 5:
                 if (Eq(verb, "SCORE"u8)) return RespCommand.Score;
                 if (Eq(verb, "HELLO"u8)) return RespCommand.Hello;
+                if (Eq(verb, "MULTI"u8)) return RespCommand.Multi;
                 break;
             case 6:
                 if (Eq(verb, "ENCODE"u8)) return RespCommand.Encode;
+                if (Eq(verb, "SELECT"u8)) return RespCommand.Select;
+                if (Eq(verb, "CLIENT"u8)) return RespCommand.Client;
+                if (Eq(verb, "CONFIG"u8)) return RespCommand.Config;
+                if (Eq(verb, "DBSIZE"u8)) return RespCommand.DbSize;
                 break;
             case 7:
                 if (Eq(verb, "COMMAND"u8)) return RespCommand.Command;
+                if (Eq(verb, "DISCARD"u8)) return RespCommand.Discard;
                 break;
             case 8:
                 if (Eq(verb, "ITEM.ADD"u8)) return RespCommand.ItemAdd;

@@ -37,6 +37,7 @@ internal sealed partial class RespSession
     private string? _clientName;
     private readonly Hosting.ArrivalClock? _arrivals;
     private long _consumedTotal;
+    private long _slotWaitStart;
 
     /// <summary>
     /// A session over an input and an output pipe. With <c>arrivals</c> (when the input's bytes reached the
@@ -64,6 +65,7 @@ internal sealed partial class RespSession
     public async Task RunAsync(CancellationToken cancellation)
     {
         bool freshRead = true;
+        _state.Clients.Add(this);
         try
         {
             while (true)
@@ -73,7 +75,9 @@ internal sealed partial class RespSession
                 if (freshRead && _arrivals is null) _deadline = Stopwatch.GetTimestamp() + _timeoutTicks;
                 var buffer = read.Buffer;
                 var stop = Process(buffer, out var consumed);
-                _consumedTotal += buffer.Slice(0, consumed).Length;
+                long consumedBytes = buffer.Slice(0, consumed).Length;
+                _consumedTotal += consumedBytes;
+                _state.Metrics.BytesIn(consumedBytes);
                 _input.AdvanceTo(consumed, stop == Stop.NeedData ? buffer.End : consumed);
                 var flush = await _output.FlushAsync(cancellation).ConfigureAwait(false);
                 if (flush.IsCompleted || flush.IsCanceled || stop == Stop.Close) break;
@@ -97,6 +101,7 @@ internal sealed partial class RespSession
         }
         finally
         {
+            _state.Clients.Remove(this);
             if (_slotHeld)
             {
                 _slotHeld = false;
@@ -146,6 +151,7 @@ internal sealed partial class RespSession
         finally
         {
             writer.Commit();
+            _state.Metrics.BytesOut(writer.BytesWritten);
         }
         consumed = rest.Start;
         return stop;
@@ -245,39 +251,92 @@ internal sealed partial class RespSession
     /// <summary>Checks authentication, arity and admission, then runs the command's handler.</summary>
     private Outcome Execute(in ParseState args, ref RespWriter writer)
     {
-        long start = Stopwatch.GetTimestamp();
+        // Durations count from the request's arrival (or the read that brought it): slot waits and queueing included.
+        long start = _deadline - _timeoutTicks;
         var command = CommandTable.Lookup(args[0]);
+        _lastCommand = command;
+        _lastCommandAt = Stopwatch.GetTimestamp();
         if (command == RespCommand.None)
         {
+            FlagTransaction();
             _state.Metrics.Request(command, 0);
             Error(ref writer, ErrorCode.Err, $"unknown command '{Args.Preview(args[0])}'");
             return Outcome.Done;
         }
         if (!_authenticated && !CommandTable.AllowedBeforeAuth(command))
         {
+            FlagTransaction();
             _state.Metrics.Request(command, 0);
             Error(ref writer, ErrorCode.NoAuth, CmdStrings.ErrNoAuth);
             return Outcome.Done;
         }
         if (!CommandTable.ArityOk(command, args.Count))
         {
+            FlagTransaction();
             _state.Metrics.Request(command, 0);
             Error(ref writer, ErrorCode.Err, $"wrong number of arguments for '{CommandTable.Name(command)}' command");
             return Outcome.Done;
         }
-        bool usesEngine = CommandTable.UsesEngine(command);
+        if (_multi is not null && !CommandTable.RunsInMulti(command))
+        {
+            RunQueuing(command, args, ref writer);
+            return Outcome.Done;
+        }
+        bool usesEngine = CommandTable.UsesEngine(command) || (command == RespCommand.Exec && TransactionUsesEngine());
+        if (usesEngine && _slotHeld) _state.Metrics.SlotWait(Stopwatch.GetTimestamp() - _slotWaitStart);
         if (usesEngine && !_slotHeld)
         {
             if (_rejectNextEngineCall || Stopwatch.GetTimestamp() > _deadline)
             {
+                _state.Metrics.SlotWait(_rejectNextEngineCall ? Stopwatch.GetTimestamp() - _slotWaitStart : 0);
                 _rejectNextEngineCall = false;
+                if (command == RespCommand.Exec) _multi = null; // a refused EXEC ends the transaction, as any EXEC reply does
+                _state.Metrics.Busy(command);
                 _state.Metrics.Request(command, Stopwatch.GetTimestamp() - start);
                 Error(ref writer, ErrorCode.Busy, $"server overloaded: no free slot before the request's deadline ({_limits.RequestTimeout.TotalMilliseconds:0} ms)");
                 return Outcome.Done;
             }
-            if (!_state.Gate.TryEnter()) return Outcome.WaitForSlot;
+            if (!_state.Gate.TryEnter())
+            {
+                _slotWaitStart = Stopwatch.GetTimestamp();
+                return Outcome.WaitForSlot;
+            }
+            _state.Metrics.SlotWait(0);
             _slotHeld = true;
         }
+        bool close = false;
+        try
+        {
+            close = RunHandler(command, args, ref writer);
+        }
+        finally
+        {
+            if (usesEngine)
+            {
+                _slotHeld = false;
+                _state.Gate.Exit();
+            }
+            _state.Metrics.Request(command, Stopwatch.GetTimestamp() - start);
+        }
+        return close ? Outcome.Close : Outcome.Done;
+    }
+
+    /// <summary>Queues a command inside MULTI; a refusal (too large) is answered at once and makes EXEC abort.</summary>
+    private void RunQueuing(RespCommand command, in ParseState args, ref RespWriter writer)
+    {
+        try
+        {
+            Enqueue(command, args, ref writer);
+        }
+        catch (RespCommandException e)
+        {
+            Error(ref writer, e.Code, e.Message);
+        }
+    }
+
+    /// <summary>Runs a handler and turns its failures into error replies. Returns true when the connection is to be closed.</summary>
+    private bool RunHandler(RespCommand command, in ParseState args, ref RespWriter writer)
+    {
         bool close = false;
         try
         {
@@ -300,16 +359,7 @@ internal sealed partial class RespSession
             _logger.LogError(e, "connection {Id}: {Command} failed", Id, CommandTable.Name(command));
             Error(ref writer, ErrorCode.Err, $"internal error ({e.GetType().Name}): {e.Message}");
         }
-        finally
-        {
-            if (usesEngine)
-            {
-                _slotHeld = false;
-                _state.Gate.Exit();
-            }
-            _state.Metrics.Request(command, Stopwatch.GetTimestamp() - start);
-        }
-        return close ? Outcome.Close : Outcome.Done;
+        return close;
     }
 
     /// <summary>The command → handler switch. Returns true when the connection is to be closed after the reply.</summary>
@@ -333,6 +383,14 @@ internal sealed partial class RespSession
             case RespCommand.Rank: NetworkRank(args, ref writer); break;
             case RespCommand.Score: NetworkScore(args, ref writer); break;
             case RespCommand.Save: NetworkSave(ref writer); break;
+            case RespCommand.Echo: NetworkEcho(args, ref writer); break;
+            case RespCommand.Select: NetworkSelect(args, ref writer); break;
+            case RespCommand.Client: NetworkClient(args, ref writer); break;
+            case RespCommand.Multi: NetworkMulti(ref writer); break;
+            case RespCommand.Exec: NetworkExec(ref writer); break;
+            case RespCommand.Discard: NetworkDiscard(ref writer); break;
+            case RespCommand.Config: NetworkConfig(args, ref writer); break;
+            case RespCommand.DbSize: NetworkDbSize(ref writer); break;
             default: throw new RespCommandException(ErrorCode.Err, $"command '{CommandTable.Name(command)}' is not implemented");
         }
         return false;

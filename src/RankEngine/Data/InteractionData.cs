@@ -53,7 +53,8 @@ public sealed record RatingMapping
 /// Items: <c>id</c> (required; also <c>item</c>, <c>itemId</c>, <c>item_id</c>); text from <c>text</c>, else from
 /// <c>title</c> (one of them required); every other column/property is a field. In CSV a column whose non-empty
 /// values all parse as numbers is numeric, one with a '|' in any value is a tag set (split on '|'), otherwise it is a
-/// string; in JSONL numbers, strings and arrays of strings map to the same three types. Empty values are left out.
+/// string; in JSONL numbers, strings and arrays of strings map to the same three types, given as top-level properties
+/// or inside a nested <c>"fields": { … }</c> object. Empty values are left out.
 /// Events: <c>user</c> (also <c>userId</c>, <c>user_id</c>), <c>item</c> (also <c>itemId</c>, <c>item_id</c>,
 /// <c>movieId</c>), and <c>kind</c> (view, click, like, dislike, purchase, skip) and/or <c>rating</c> (mapped to a kind
 /// when there is no kind); optional <c>weight</c> (≥ 0, default 1) and <c>timestamp</c> (unix seconds or an ISO 8601
@@ -224,10 +225,11 @@ public sealed class InteractionData
             var numbers = new Dictionary<string, double>();
             var strings = new Dictionary<string, string>();
             var tagSets = new Dictionary<string, IReadOnlyList<string>>();
-            foreach (var p in root.EnumerateObject())
+            void Field(JsonProperty p, bool nested)
             {
-                if (Is(p.Name, IdNames)) { id = IdValue(p.Value, source, line, p.Name); continue; }
-                if (p.Value.ValueKind == JsonValueKind.Null) continue;
+                if (p.Value.ValueKind == JsonValueKind.Null) return;
+                if (numbers.ContainsKey(p.Name) || strings.ContainsKey(p.Name) || tagSets.ContainsKey(p.Name))
+                    throw new DataFormatException(source, line, $"field '{p.Name}' is given twice (at the top level and in 'fields'?)");
                 switch (p.Value.ValueKind)
                 {
                     case JsonValueKind.Number:
@@ -237,10 +239,10 @@ public sealed class InteractionData
                         break;
                     case JsonValueKind.String:
                         string s = p.Value.GetString()!.Trim();
-                        if (p.NameEquals("text")) text = s;
+                        if (!nested && p.NameEquals("text")) text = s;
                         else
                         {
-                            if (p.NameEquals("title")) title = s;
+                            if (p.NameEquals("title")) title ??= s;
                             if (s.Length > 0) strings[p.Name] = s;
                         }
                         break;
@@ -258,6 +260,17 @@ public sealed class InteractionData
                     default:
                         throw new DataFormatException(source, line, $"field '{p.Name}' is a {p.Value.ValueKind}; fields must be numbers, strings or lists of strings");
                 }
+            }
+            foreach (var p in root.EnumerateObject())
+            {
+                if (Is(p.Name, IdNames)) { id = IdValue(p.Value, source, line, p.Name); continue; }
+                // {"id": …, "text": …, "fields": {"year": 1999, "genres": ["Drama"]}}: the nested object holds the fields.
+                if (p.NameEquals("fields") && p.Value.ValueKind == JsonValueKind.Object)
+                {
+                    foreach (var f in p.Value.EnumerateObject()) Field(f, nested: true);
+                    continue;
+                }
+                Field(p, nested: false);
             }
             if (id is null) throw new DataFormatException(source, line, "the item has no 'id'");
             if (!seen.TryAdd(id, line)) throw new DataFormatException(source, line, $"item '{id}' was already defined on line {seen[id]}");

@@ -67,16 +67,20 @@ public sealed class TextEncoder : IDisposable
     {
         ArgumentNullException.ThrowIfNull(texts);
         if (texts.Count == 0) throw new ArgumentException("no texts to encode: give at least one");
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         var batch = Tokenizer.EncodeBatch(texts, MaxLength);
         var output = Encoder.Encode(new EncoderInput(batch.TokenIds.ToArray(), batch.Offsets.ToArray(),
             batch.HasTokenTypeIds ? batch.TokenTypeIds.ToArray() : default));
         var counts = new int[batch.Count];
         var originals = new int[batch.Count];
+        long tokens = 0;
         for (int i = 0; i < batch.Count; i++)
         {
             counts[i] = batch.GetLength(i);
             originals[i] = batch.GetOriginalLength(i);
+            tokens += counts[i];
         }
+        Diagnostics.EncoderMetrics.Record(batch.Count, tokens, System.Diagnostics.Stopwatch.GetTimestamp() - started);
         return new TextEmbeddings { Vectors = output.Vectors, Dimension = output.VectorSize, TokenCounts = counts, OriginalTokenCounts = originals };
     }
 

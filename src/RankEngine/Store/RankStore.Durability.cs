@@ -42,6 +42,7 @@ public sealed partial class RankStore
         {
             if (_closed)
                 return false;
+            long began = Stopwatch.GetTimestamp();
             long walCut, pendingWrites = 0;
             _gate.EnterWriteLock();
             try
@@ -79,6 +80,7 @@ public sealed partial class RankStore
             _wal.TruncateBefore(walCut);
             Volatile.Write(ref _walReplayFrom, WriteAheadLog.PageStart(walCut));
             CheckpointCount++;
+            RecordCheckpoint(Stopwatch.GetElapsedTime(began));
             return true;
         }
     }
@@ -172,7 +174,7 @@ public sealed partial class RankStore
         }
     }
 
-    private void BuildMirror() => FillMirror(_mirror);
+    private void BuildMirror() => Volatile.Write(ref _userCount, FillMirror(_mirror, countUsers: true));
 
     /// <summary>Builds a fresh mirror from the store, as open does (benchmarks time this).</summary>
     internal CatalogMirror BuildCatalogMirrorForBenchmark()
@@ -189,8 +191,10 @@ public sealed partial class RankStore
     /// per key is its current state. Records FASTER marks as skippable (invalid, or sealed and superseded) are
     /// skipped. One sequential pass; FASTER's distinct-key Iterate() keeps a temporary store and was ~15× slower at 1M items.
     /// </summary>
-    private void FillMirror(CatalogMirror mirror)
+    /// <returns>With <paramref name="countUsers"/>, the number of live users (the same pass, by 64-bit key hash); else 0.</returns>
+    private long FillMirror(CatalogMirror mirror, bool countUsers = false)
     {
+        var users = countUsers ? new HashSet<ulong>() : null;
         // Room for every key up front so the pass never regrows: FASTER's index entry count (items and users)
         // undercounts keys slightly (keys sharing a bucket and tag share an entry), hence the margin.
         long entries = _kv.EntryCount;
@@ -202,6 +206,13 @@ public sealed partial class RankStore
             if (info.SkipOnScan)
                 continue;
             var keySpan = iterator.GetKey().AsReadOnlySpan();
+            if (users is not null && keySpan.Length >= 2 && keySpan[0] == (byte)RecordKind.User)
+            {
+                ulong hash = System.IO.Hashing.XxHash64.HashToUInt64(keySpan);
+                if (info.Tombstone) users.Remove(hash);
+                else users.Add(hash);
+                continue;
+            }
             if (keySpan.Length < 2 || keySpan[0] != (byte)RecordKind.Item)
                 continue;
             string id = StoreKeys.DecodeId(keySpan);
@@ -210,6 +221,7 @@ public sealed partial class RankStore
             else
                 mirror.Upsert(id, iterator.GetValue().AsReadOnlySpan());
         }
+        return users?.Count ?? 0;
     }
 
     /// <summary>

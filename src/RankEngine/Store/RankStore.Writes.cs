@@ -35,6 +35,8 @@ public sealed partial class RankStore
     /// <summary><see cref="ApplyPut"/> for a caller that already holds the gate (shared) and the key's stripe, in that order.</summary>
     private unsafe long ApplyPutLocked(StoreSession session, int keyLength, WalOp op, string id, byte[] value, int valueLength)
     {
+        // The stripe is held, so no other write to this key can make it exist between this check and the upsert.
+        bool newUser = op == WalOp.PutUser && !Exists(session, keyLength);
         long address = _wal.Append(op, session.KeyScratch.AsSpan(0, keyLength), value.AsSpan(0, valueLength));
         fixed (byte* v = value)
         {
@@ -45,6 +47,8 @@ public sealed partial class RankStore
         }
         if (op == WalOp.PutItem)
             _mirror.Upsert(id, value.AsSpan(0, valueLength));
+        else if (newUser)
+            Interlocked.Increment(ref _userCount);
         Interlocked.Increment(ref _writesSinceCheckpoint);
         return address;
     }
@@ -69,6 +73,8 @@ public sealed partial class RankStore
                     session.Session.CompletePending(wait: true);
                 if (op == WalOp.DeleteItem)
                     _mirror.Remove(id);
+                else
+                    Interlocked.Decrement(ref _userCount);
                 Interlocked.Increment(ref _writesSinceCheckpoint);
             }
         }

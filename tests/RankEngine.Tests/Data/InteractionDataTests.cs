@@ -54,6 +54,32 @@ public sealed class InteractionDataTests
     }
 
     [Fact]
+    public void JsonLinesItemsMayNestTheirFieldsInAFieldsObject()
+    {
+        using var tmp = Fixtures.TempDir();
+        File.WriteAllText(tmp.File("items.jsonl"),
+            "{\"id\": \"m1\", \"text\": \"a heist film in space\", \"fields\": {\"year\": 2024, \"genres\": [\"Sci-Fi\", \"Crime\"], \"studio\": \"Acme\"}}\n" +
+            "{\"id\": \"m2\", \"fields\": {\"title\": \"Cars\", \"text\": \"a field named text\"}, \"year\": 2006}\n");
+        var data = InteractionData.Load(tmp.File("items.jsonl"));
+        var m1 = data.Items[0];
+        Assert.Equal("a heist film in space", m1.Text);
+        Assert.Equal(2024, m1.Fields.Numbers["year"]);
+        Assert.Equal(new[] { "Sci-Fi", "Crime" }, m1.Fields.Tags["genres"]);
+        Assert.Equal("Acme", m1.Fields.Strings["studio"]);
+        Assert.False(m1.Fields.Strings.ContainsKey("fields"));
+        var m2 = data.Items[1];
+        Assert.Equal("Cars", m2.Text); // a nested title is the text fallback; a nested "text" is an ordinary field
+        Assert.Equal("a field named text", m2.Fields.Strings["text"]);
+        Assert.Equal(2006, m2.Fields.Numbers["year"]);
+
+        File.WriteAllText(tmp.File("twice.jsonl"), "{\"id\": \"a\", \"title\": \"Up\", \"year\": 1, \"fields\": {\"year\": 2}}\n");
+        var e = Assert.Throws<DataFormatException>(() => InteractionData.Load(tmp.File("twice.jsonl")));
+        Assert.Contains("field 'year' is given twice", e.Message);
+        File.WriteAllText(tmp.File("deep.jsonl"), "{\"id\": \"a\", \"title\": \"Up\", \"fields\": {\"meta\": {\"x\": 1}}}\n");
+        Assert.Contains("field 'meta' is a Object", Assert.Throws<DataFormatException>(() => InteractionData.Load(tmp.File("deep.jsonl"))).Message);
+    }
+
+    [Fact]
     public void CsvEventsMapRatingsToKindsUnlessAKindIsGiven()
     {
         using var tmp = Fixtures.TempDir();

@@ -1,0 +1,63 @@
+using System.Net;
+
+namespace RankEngine.Server.Hosting;
+
+/// <summary>
+/// The server's settings as they appear in configuration (section <c>RankEngine:Server</c> of appsettings.json,
+/// <c>RANKENGINE__Server__…</c> environment variables, the command line), bound by
+/// Microsoft.Extensions.Configuration and checked by <see cref="ToOptions"/> before anything starts.
+/// </summary>
+public sealed class RankServerSettings
+{
+    /// <summary>Configuration section of these settings.</summary>
+    public const string SectionName = "RankEngine:Server";
+
+    /// <summary>Address to listen on.</summary>
+    public string Bind { get; set; } = "127.0.0.1";
+
+    /// <summary>Protocol port (0: a free port).</summary>
+    public int Port { get; set; } = RankServerOptions.DefaultPort;
+
+    /// <summary>HTTP port for /healthz, /readyz, /metrics; 0 turns HTTP off.</summary>
+    public int HttpPort { get; set; } = RankServerOptions.DefaultHttpPort;
+
+    /// <summary>Token clients must send with AUTH; null or absent: no authentication.</summary>
+    public string? AuthToken { get; set; }
+
+    /// <summary>Request, connection and concurrency limits.</summary>
+    public ServerLimits Limits { get; set; } = new();
+
+    /// <summary>
+    /// The options these settings describe. Every problem is reported at once, as one line naming the
+    /// configuration keys (<c>RankEngine:Server:Port is 70000: must be 0…65535</c>).
+    /// </summary>
+    /// <exception cref="ArgumentException">A setting is out of range or malformed.</exception>
+    public RankServerOptions ToOptions(string? modelName = null)
+    {
+        var problems = new List<string>();
+        if (!IPAddress.TryParse(Bind, out var address)) problems.Add($"{SectionName}:Bind '{Bind}' is not an IP address");
+        if (Port is < 0 or > 65535) problems.Add($"{SectionName}:Port is {Port}: must be 0…65535");
+        if (HttpPort is < 0 or > 65535) problems.Add($"{SectionName}:HttpPort is {HttpPort}: must be 0…65535 (0: off)");
+        if (AuthToken is { Length: 0 }) problems.Add($"{SectionName}:AuthToken is empty");
+        try
+        {
+            Limits.Validate();
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            string message = e.Message;
+            int tail = message.IndexOf(" (Parameter '", StringComparison.Ordinal);
+            problems.Add($"{SectionName}:Limits: {(tail > 0 ? message[..tail] : message)}");
+        }
+        if (problems.Count > 0) throw new ArgumentException("invalid configuration: " + string.Join("; ", problems));
+        return new RankServerOptions
+        {
+            BindAddress = address!,
+            Port = Port,
+            HttpPort = HttpPort == 0 ? null : HttpPort,
+            AuthToken = AuthToken,
+            ModelName = modelName,
+            Limits = Limits,
+        };
+    }
+}
