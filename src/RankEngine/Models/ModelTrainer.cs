@@ -67,13 +67,16 @@ internal static class ModelTrainer
 
         // 1. Validation split.
         int maxRank = options.RankFor(catalog.Ids.Length);
-        var (fitUsers, validation) = Split(users, options with { MaxValidationUsers = options.ValidationUsersFor(catalog.Ids.Length, maxRank) }, index);
-        var settings = new Settings(200, maxRank, new ModelInputWeights { HalfLifeDays = 0 }, 0, 0);
+        // Negative feedback pushes away unless validation shows it hurts; view-only streams learn from views.
+        bool anyStrong = users.Any(u => u.Events.Any(e => ModelInputWeights.IsStrongPositive(e.Kind) && e.Weight > 0));
+        var startWeights = new ModelInputWeights { HalfLifeDays = 0, Negative = -0.5f, ViewsArePositive = !anyStrong };
+        var (fitUsers, validation) = Split(users, options with { MaxValidationUsers = options.ValidationUsersFor(catalog.Ids.Length, maxRank) }, index, startWeights);
+        var settings = new Settings(200, maxRank, startWeights, 0, 0);
         double validationNdcg = double.NaN;
         if (validation.Count >= 10)
         {
             log?.Invoke($"validation: {validation.Count} users, fitting on {fitUsers.Sum(u => u.Events.Count)} events");
-            var data = Matrix(fitUsers, index, out var activeCatalogRows);
+            var data = Matrix(fitUsers, index, startWeights, out var activeCatalogRows);
             if (activeCatalogRows.Length > 1)
             {
                 var decomposition = SpectralEase.Fit(data, Math.Min(maxRank, activeCatalogRows.Length), options.Seed,
@@ -85,8 +88,8 @@ internal static class ModelTrainer
         else log?.Invoke($"validation: only {validation.Count} users with enough history; default settings");
 
         // 2. Final fit on everything.
-        var all = Matrix(users, index, out var active);
-        if (active.Length == 0) throw new InvalidOperationException("no user has a click, like or purchase on a catalog item: nothing to learn from");
+        var all = Matrix(users, index, startWeights, out var active);
+        if (active.Length == 0) throw new InvalidOperationException("no user has a click, like, purchase or view on a catalog item: nothing to learn from");
         int rank = Math.Min(settings.Rank, active.Length);
         var final = SpectralEase.Fit(all, rank, options.Seed, progress: s => log?.Invoke($"final fit: {s}"));
         var factors = final.FactorsFor(settings.Lambda, rank);
@@ -131,26 +134,26 @@ internal static class ModelTrainer
 
     /// <summary>Per user: the last h = max(1, round(f·n)) strong positives (n ≥ 5) are held out with everything after the first of them.</summary>
     internal static (List<TrainingUser> Fit, List<ValidationUser> Validation) Split(IReadOnlyList<TrainingUser> users, TrainOptions options,
-        Dictionary<string, int> index)
+        Dictionary<string, int> index, ModelInputWeights weights)
     {
         var fit = new List<TrainingUser>(users.Count);
         var validation = new List<ValidationUser>();
         foreach (var user in users)
         {
             var events = user.Events.OrderBy(e => e.TimestampMs).ToList(); // stable: ties keep history order
-            int positives = events.Count(e => ModelInputWeights.IsStrongPositive(e.Kind) && index.ContainsKey(e.ItemId));
+            int positives = events.Count(e => weights.IsPositive(e.Kind) && index.ContainsKey(e.ItemId));
             if (positives < 5) { fit.Add(user with { Events = events }); continue; }
             int hold = Math.Max(1, (int)Math.Round(positives * options.ValidationFraction, MidpointRounding.AwayFromZero));
             int cut = 0, seen = 0;
             for (; cut < events.Count; cut++)
-                if (ModelInputWeights.IsStrongPositive(events[cut].Kind) && index.ContainsKey(events[cut].ItemId) && ++seen == positives - hold + 1) break;
+                if (weights.IsPositive(events[cut].Kind) && index.ContainsKey(events[cut].ItemId) && ++seen == positives - hold + 1) break;
             var train = events.GetRange(0, cut);
             var trainItems = new HashSet<string>(train.Select(e => e.ItemId), StringComparer.Ordinal);
             var held = new List<int>();
             for (int i = cut; i < events.Count; i++)
             {
                 var e = events[i];
-                if (ModelInputWeights.IsStrongPositive(e.Kind) && !trainItems.Contains(e.ItemId) && index.TryGetValue(e.ItemId, out int row) && !held.Contains(row))
+                if (weights.IsPositive(e.Kind) && !trainItems.Contains(e.ItemId) && index.TryGetValue(e.ItemId, out int row) && !held.Contains(row))
                     held.Add(row);
             }
             var trainUser = user with { Events = train };
@@ -165,8 +168,8 @@ internal static class ModelTrainer
         return (fit, validation);
     }
 
-    /// <summary>Binary users × active items matrix of strong positives; <paramref name="activeRows"/> maps model index → catalog row.</summary>
-    internal static InteractionMatrix Matrix(IReadOnlyList<TrainingUser> users, Dictionary<string, int> index, out int[] activeRows)
+    /// <summary>Binary users × active items matrix of positives; <paramref name="activeRows"/> maps model index → catalog row.</summary>
+    internal static InteractionMatrix Matrix(IReadOnlyList<TrainingUser> users, Dictionary<string, int> index, ModelInputWeights weights, out int[] activeRows)
     {
         var modelIndex = new Dictionary<int, int>();
         var rows = new List<int>();
@@ -177,7 +180,7 @@ internal static class ModelTrainer
             seen.Clear();
             foreach (var e in users[u].Events)
             {
-                if (!ModelInputWeights.IsStrongPositive(e.Kind) || !(e.Weight > 0) || !index.TryGetValue(e.ItemId, out int row) || !seen.Add(row)) continue;
+                if (!weights.IsPositive(e.Kind) || !(e.Weight > 0) || !index.TryGetValue(e.ItemId, out int row) || !seen.Add(row)) continue;
                 if (!modelIndex.TryGetValue(row, out int m)) { modelIndex[row] = m = rows.Count; rows.Add(row); }
                 pairs.Add(new Interaction(u, m, 1f));
             }

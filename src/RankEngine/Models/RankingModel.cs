@@ -13,11 +13,20 @@ public sealed record ModelInputWeights
     /// <summary>Half-life of an event's weight, in days before the user's newest event; 0 = no decay.</summary>
     public double HalfLifeDays { get; init; }
 
+    /// <summary>
+    /// True when the store's events have no click, like or purchase at all (view-only streams): views are then the
+    /// positives the model learns from and is judged on.
+    /// </summary>
+    public bool ViewsArePositive { get; init; }
+
+    /// <summary>True for the kinds the model learns from and is tuned on.</summary>
+    public bool IsPositive(UserEventKind kind) => IsStrongPositive(kind) || (ViewsArePositive && kind == UserEventKind.View);
+
     /// <summary>x for one event kind before decay: click, like and purchase are 1.</summary>
     public float For(UserEventKind kind) => kind switch
     {
         UserEventKind.Click or UserEventKind.Like or UserEventKind.Purchase => 1f,
-        UserEventKind.View => View,
+        UserEventKind.View => ViewsArePositive ? 1f : View,
         UserEventKind.Dislike or UserEventKind.Skip => Negative,
         _ => 0f,
     };

