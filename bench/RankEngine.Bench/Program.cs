@@ -11,6 +11,8 @@ namespace RankEngine.Bench;
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- scoring [rows] [rounds]   score + top-k vs FAISS IndexFlatIP
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- server [items] [connections] [depth] [rounds] [seconds]
 ///                                                                         RESP server vs the embedded API, plus 2× overload
+///   dotnet run -c Release --project bench/RankEngine.Bench -- train-scale [items] [events] [max-rank]
+///                                                                         model training time and peak memory (synthetic)
 /// BenchmarkDotNet suites (per-op detail, allocations):
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- --filter '*Encoder*'
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- --filter '*Store*' --job short
@@ -31,6 +33,10 @@ public static class Program
             case "server":
                 int Arg(int i, int fallback) => args.Length > i ? int.Parse(args[i]) : fallback;
                 Server.ServerSideBySide.Run(Arg(1, 10_000), Arg(2, 4), Arg(3, 4), Arg(4, 5), args.Length > 5 ? double.Parse(args[5], System.Globalization.CultureInfo.InvariantCulture) : 2);
+                return 0;
+            case "train-scale":
+                Models.TrainScale.Run(args.Length > 1 ? int.Parse(args[1]) : 1_000_000, args.Length > 2 ? long.Parse(args[2]) : 10_000_000,
+                    args.Length > 3 ? int.Parse(args[3]) : 128);
                 return 0;
             case "scoring":
                 ScoringSideBySide.Run(args.Length > 1 ? int.Parse(args[1]) : 1_000_000, args.Length > 2 ? int.Parse(args[2]) : 7);

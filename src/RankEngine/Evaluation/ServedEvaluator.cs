@@ -27,8 +27,10 @@ public sealed record ServedEvaluationOptions
     /// <summary>Model file for the engine stores (null: vectors only).</summary>
     public string? ModelPath { get; init; }
     public string Backend { get; init; } = "auto";
-    /// <summary>Directory for the temporary stores (deleted afterwards).</summary>
+    /// <summary>Directory for the stores; null: a temporary one, deleted afterwards (a given one is kept).</summary>
     public string? WorkDirectory { get; init; }
+    /// <summary>Content vectors by item id, used instead of encoding item texts (required without <see cref="ModelPath"/>).</summary>
+    public IReadOnlyDictionary<string, float[]>? ContentVectors { get; init; }
 }
 
 /// <summary>One row of the report.</summary>
@@ -38,6 +40,9 @@ public sealed record ServedResult(string Method, double HitRate, double Ndcg, do
 /// <summary>What <see cref="ServedEvaluator.Run"/> measured.</summary>
 public sealed record ServedReport(IReadOnlyList<ServedResult> Rows, int K, ModelDescription Model, int TestUsers, int HeldOut, int TrainEvents, int ColdItems)
 {
+    /// <summary>The served lists behind the "served" row, by user id (what RANK returned).</summary>
+    public IReadOnlyDictionary<string, string[]> ServedLists { get; init; } = new Dictionary<string, string[]>();
+
     public ServedResult this[string method] => Rows.First(r => r.Method == method);
 
     public string ToMarkdown()
@@ -134,7 +139,9 @@ public static class ServedEvaluator
                     results.Add(Measure(mapping ? ColdServed : ColdNoMapping, coldSplit, lists, vectors, tags, items, k) with { ColdHits = hits });
                 }
             }
-            return new ServedReport(results, k, model, split.TestUsers.Count, split.HeldOut.Sum(h => h.Length), split.Train.Count, coldCount);
+            var servedLists = new Dictionary<string, string[]>(StringComparer.Ordinal);
+            for (int t = 0; t < split.TestUsers.Count; t++) servedLists[userIds[split.TestUsers[t]]] = served[t].Select(row => data.Items[row].Id).ToArray();
+            return new ServedReport(results, k, model, split.TestUsers.Count, split.HeldOut.Sum(h => h.Length), split.Train.Count, coldCount) { ServedLists = servedLists };
         }
         finally
         {
@@ -151,10 +158,12 @@ public static class ServedEvaluator
     {
         var trainData = new InteractionData(data.Items, data.Events.Where((_, i) => trainEventIndexes.Contains(i)).ToList(), data.Source + " (training part)");
         if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+        encoded ??= options.ContentVectors;
         using var engine = RankingEngine.Open(new RankingEngineOptions
         {
             DataDirectory = directory,
             ModelPath = options.ModelPath,
+            ContentDimension = options.ModelPath is null ? encoded?.Values.FirstOrDefault()?.Length ?? 0 : 0,
             Backend = options.Backend,
             CheckpointInterval = null,
         });
