@@ -55,7 +55,8 @@ internal static class IngestCommand
             Console.Error.WriteLine($"items: {summary.ItemsAdded:N0} added, {summary.ItemsSkipped:N0} already present; " +
                 $"collab vectors: {summary.CollabVectors:N0}; users: {summary.UsersAdded:N0} added, {summary.UsersSkipped:N0} already present; " +
                 $"{engine.ItemCount:N0} items in {Path.GetFullPath(parse.GetValue(dataDir)!)} ({sw.Elapsed.TotalSeconds:F0} s)");
-            if (!parse.GetValue(noTrain) && input.Events.Count > 0)
+            bool changed = summary.ItemsAdded > 0 || summary.UsersAdded > 0;
+            if (!parse.GetValue(noTrain) && input.Events.Count > 0 && (changed || engine.Model is null))
             {
                 Console.Error.WriteLine("training the ranking model");
                 TrainCommand.Run(engine, new Models.TrainOptions());

@@ -17,7 +17,7 @@ public static class Mmr
     /// <param name="vectors">Pool content vectors, row-major pool × dimension (empty rows allowed: similarity 0).</param>
     /// <param name="centre">Vector subtracted before the cosine (empty: none).</param>
     /// <param name="tags">Per pool item, its tag set in the catalog's main tag field (genres, categories), or null: the
-    /// similarity is then the mean of the centred content cosine and the tags' Jaccard index, so lists differ in what
+    /// similarity is then the larger of the centred content cosine and the tags' Jaccard index, so lists differ in what
     /// a person sees as well as in text.</param>
     public static int[] Select(ReadOnlySpan<float> relevance, ReadOnlySpan<float> vectors, int dimension, ReadOnlySpan<float> centre, int k, float lambda,
         IReadOnlyList<IReadOnlyList<string>?>? tags = null)
@@ -65,7 +65,7 @@ public static class Mmr
             {
                 if (used[i] || (!hasVector[i] && tags is null)) continue;
                 float sim = Math.Max(0f, TensorPrimitives.Dot(chosen, unit.AsSpan(i * dimension, dimension)));
-                if (tags is not null) sim = 0.5f * sim + 0.5f * Jaccard(tags[best], tags[i]);
+                if (tags is not null) sim = Math.Max(sim, Jaccard(tags[best], tags[i]));
                 if (sim > maxSim[i]) maxSim[i] = sim;
             }
         }
