@@ -12,6 +12,25 @@ internal static class ServeCommand
 {
     public const string AuthTokenVariable = "RANKENGINE_AUTH_TOKEN";
 
+    /// <summary>The token from --auth-token-file, else $RANKENGINE_AUTH_TOKEN, else --auth-token (with a warning: argv is visible in ps).</summary>
+    internal static string? ResolveToken(string? fromArgv, string? file)
+    {
+        if (file is not null)
+        {
+            if (fromArgv is not null) throw new ArgumentException("give --auth-token or --auth-token-file, not both");
+            if (!File.Exists(file)) throw new ArgumentException($"--auth-token-file '{file}' does not exist");
+            string line = File.ReadLines(file).FirstOrDefault()?.Trim() ?? "";
+            if (line.Length == 0) throw new ArgumentException($"--auth-token-file '{file}' is empty");
+            return line;
+        }
+        if (fromArgv is not null)
+        {
+            Console.Error.WriteLine($"warning: --auth-token is visible to other users in ps; prefer --auth-token-file or ${AuthTokenVariable}");
+            return fromArgv;
+        }
+        return Environment.GetEnvironmentVariable(AuthTokenVariable);
+    }
+
     public static Command Create()
     {
         var dataDir = EngineOptions.DataDir();
@@ -21,14 +40,15 @@ internal static class ServeCommand
         var bind = new Option<string>("--bind") { Description = "Address to listen on (loopback unless told otherwise).", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port", "-p") { Description = "Protocol port.", DefaultValueFactory = _ => RankServerOptions.DefaultPort };
         var httpPort = new Option<int>("--http-port") { Description = "HTTP port for /healthz, /readyz, /metrics (0: off).", DefaultValueFactory = _ => RankServerOptions.DefaultHttpPort };
-        var authToken = new Option<string?>("--auth-token") { Description = $"Require AUTH with this token (default: ${AuthTokenVariable})." };
+        var authToken = new Option<string?>("--auth-token") { Description = $"Require AUTH with this token. Visible in ps: prefer --auth-token-file or ${AuthTokenVariable}." };
+        var authTokenFile = new Option<string?>("--auth-token-file") { Description = "Require AUTH with the token in this file (first line; preferred: not visible in ps)." };
         var maxConnections = new Option<int>("--max-connections") { Description = "Most open connections.", DefaultValueFactory = _ => new ServerLimits().MaxConnections };
         var maxInFlight = new Option<int>("--max-inflight") { Description = "Most engine calls at once (default: CPU count).", DefaultValueFactory = _ => new ServerLimits().MaxInFlight };
         var timeout = new Option<int>("--timeout-ms") { Description = "Per-request deadline: requests that cannot start within it get -BUSY.", DefaultValueFactory = _ => (int)new ServerLimits().RequestTimeout.TotalMilliseconds };
 
         var command = new Command("serve", "Serve the engine over TCP (RESP protocol: redis-cli works) with HTTP health and metrics endpoints.")
         {
-            dataDir, model, backend, contentDim, bind, port, httpPort, authToken, maxConnections, maxInFlight, timeout,
+            dataDir, model, backend, contentDim, bind, port, httpPort, authToken, authTokenFile, maxConnections, maxInFlight, timeout,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
         {
@@ -41,7 +61,7 @@ internal static class ServeCommand
                 BindAddress = address,
                 Port = parse.GetValue(port),
                 HttpPort = parse.GetValue(httpPort) == 0 ? null : parse.GetValue(httpPort),
-                AuthToken = parse.GetValue(authToken) ?? Environment.GetEnvironmentVariable(AuthTokenVariable),
+                AuthToken = ResolveToken(parse.GetValue(authToken), parse.GetValue(authTokenFile)),
                 ModelName = modelPath is null ? null : Path.GetFileName(modelPath),
                 Limits = new ServerLimits
                 {

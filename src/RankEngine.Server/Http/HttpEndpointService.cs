@@ -9,16 +9,22 @@ namespace RankEngine.Server.Http;
 
 /// <summary>
 /// A deliberately tiny HTTP/1.1 endpoint over a TCP listener (ASP.NET Core is not part of this build):
-/// <c>GET /healthz</c> (200 while the process runs), <c>GET /readyz</c> (200 while the protocol listener accepts,
-/// else 503) and <c>GET /metrics</c> (Prometheus text). One request per connection; request heads over 8 KiB or
-/// slower than 5 s are dropped; at most 16 connections are served at once.
+/// <c>GET /healthz</c> (200 while the process runs), <c>GET /readyz</c> (200 while the protocol listener accepts and
+/// the store's background work is not failing, else 503 with the reason) and <c>GET /metrics</c> (Prometheus text;
+/// with <see cref="RankServerOptions.MetricsRequireAuth"/> it needs <c>Authorization: Bearer token</c>). One request
+/// per connection; request heads over 8 KiB are refused. Slow clients cannot starve probes: a request head must
+/// arrive within 2 s on one of 32 general slots, and when those are all taken a connection gets one of 8 probe
+/// slots with 250 ms for its head (a probe sends its head at once; a slowloris client is dropped).
 /// </summary>
 internal sealed class HttpEndpointService : BackgroundService
 {
     private const int MaxHeadBytes = 8192;
+    internal static readonly TimeSpan HeadTimeout = TimeSpan.FromSeconds(2);
+    internal static readonly TimeSpan ProbeHeadTimeout = TimeSpan.FromMilliseconds(250);
     private readonly RankServerState _state;
     private readonly ILogger<HttpEndpointService> _logger;
-    private readonly SemaphoreSlim _concurrency = new(16, 16);
+    private readonly SemaphoreSlim _concurrency = new(32, 32);
+    private readonly SemaphoreSlim _probeSlots = new(8, 8);
     private TcpListener? _listener;
 
     public HttpEndpointService(RankServerState state, ILogger<HttpEndpointService> logger)
@@ -62,26 +68,30 @@ internal sealed class HttpEndpointService : BackgroundService
             {
                 continue;
             }
-            if (!_concurrency.Wait(0))
+            SemaphoreSlim slots;
+            TimeSpan headTimeout;
+            if (_concurrency.Wait(0)) (slots, headTimeout) = (_concurrency, HeadTimeout);
+            else if (_probeSlots.Wait(0)) (slots, headTimeout) = (_probeSlots, ProbeHeadTimeout);
+            else
             {
                 socket.Dispose();
                 continue;
             }
             _ = Task.Run(async () =>
             {
-                try { await ServeAsync(socket).ConfigureAwait(false); }
-                finally { _concurrency.Release(); }
+                try { await ServeAsync(socket, headTimeout).ConfigureAwait(false); }
+                finally { slots.Release(); }
             }, CancellationToken.None);
         }
     }
 
-    private async Task ServeAsync(Socket socket)
+    private async Task ServeAsync(Socket socket, TimeSpan headTimeout)
     {
         using (socket)
         {
             try
             {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                using var timeout = new CancellationTokenSource(headTimeout);
                 var head = new byte[MaxHeadBytes];
                 int length = 0;
                 while (head.AsSpan(0, length).IndexOf("\r\n\r\n"u8) < 0)
@@ -92,6 +102,8 @@ internal sealed class HttpEndpointService : BackgroundService
                     length += n;
                 }
                 var (status, reason, contentType, body) = Route(head.AsSpan(0, length));
+                // The head is in: give the reply its own short budget.
+                timeout.CancelAfter(HeadTimeout);
                 await RespondAsync(socket, status, reason, contentType, body, timeout.Token).ConfigureAwait(false);
             }
             catch (Exception e) when (e is SocketException or OperationCanceledException or IOException)
@@ -115,10 +127,38 @@ internal sealed class HttpEndpointService : BackgroundService
         return path switch
         {
             "/healthz" => (200, "OK", "text/plain", "ok\n"),
-            "/readyz" => _state.IsReady ? (200, "OK", "text/plain", "ready\n") : (503, "Service Unavailable", "text/plain", "not ready\n"),
+            "/readyz" => Readiness(),
+            "/metrics" when !MetricsAuthorized(head) => (401, "Unauthorized", "text/plain", "metrics need Authorization: Bearer <token>\n"),
             "/metrics" => (200, "OK", "text/plain; version=0.0.4; charset=utf-8", PrometheusText.Render(_state)),
             _ => (404, "Not Found", "text/plain", "not found (try /healthz, /readyz, /metrics)\n"),
         };
+    }
+
+    private (int, string, string, string) Readiness()
+    {
+        if (!_state.IsReady) return (503, "Service Unavailable", "text/plain", "not ready\n");
+        var store = _state.Engine.Store;
+        if (store.BackgroundFailing)
+        {
+            string why = store.LastBackgroundError is { } e ? $"{e.GetType().Name}: {e.Message}".ReplaceLineEndings(" ") : "unknown";
+            return (503, "Service Unavailable", "text/plain", $"not ready: store background work failing ({why})\n");
+        }
+        return (200, "OK", "text/plain", "ready\n");
+    }
+
+    /// <summary>True unless /metrics needs the token and the head lacks <c>Authorization: Bearer token</c>.</summary>
+    private bool MetricsAuthorized(ReadOnlySpan<byte> head)
+    {
+        if (!_state.Options.MetricsRequireAuth || _state.Options.AuthToken is not { } token) return true;
+        byte[] expected = Encoding.UTF8.GetBytes("Bearer " + token);
+        foreach (var range in head.Split("\r\n"u8))
+        {
+            var line = head[range];
+            int colon = line.IndexOf((byte)':');
+            if (colon < 0 || !Ascii.EqualsIgnoreCase(line[..colon].Trim((byte)' '), "Authorization"u8)) continue;
+            return System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(line[(colon + 1)..].Trim((byte)' '), expected);
+        }
+        return false;
     }
 
     private static async Task RespondAsync(Socket socket, int status, string reason, string contentType, string body, CancellationToken cancellation)
@@ -140,6 +180,7 @@ internal sealed class HttpEndpointService : BackgroundService
     public override void Dispose()
     {
         _concurrency.Dispose();
+        _probeSlots.Dispose();
         base.Dispose();
     }
 }

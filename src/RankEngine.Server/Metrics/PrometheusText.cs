@@ -51,6 +51,20 @@ internal static class PrometheusText
         Gauge(sb, "rankengine_items", "Items in the catalog.", engine.ItemCount);
         Gauge(sb, "rankengine_uptime_seconds", "Seconds since the server started.", (long)(DateTimeOffset.UtcNow - m.StartedAt).TotalSeconds);
         Gauge(sb, "rankengine_ready", "1 when the server accepts requests.", state.IsReady ? 1 : 0);
+        Family(sb, "rankengine_connections_timed_out_total", "counter", "Connections closed for the idle timeout or the authentication deadline.");
+        sb.Append(inv, $"rankengine_connections_timed_out_total {m.ConnectionsTimedOut}\n");
+        Family(sb, "rankengine_auth_failures_total", "counter", "Failed AUTH attempts.");
+        sb.Append(inv, $"rankengine_auth_failures_total {m.AuthFailures}\n");
+        Gauge(sb, "rankengine_buffered_request_bytes", "Unread request bytes buffered over all connections.", state.Buffers.Held);
+        var store = engine.Store;
+        Gauge(sb, "rankengine_store_log_bytes", "Bytes of the store's hybrid log (begin to tail).", store.LogBytes);
+        Family(sb, "rankengine_store_checkpoints_total", "counter", "Store checkpoints since open.");
+        sb.Append(inv, $"rankengine_store_checkpoints_total {store.CheckpointCount}\n");
+        Family(sb, "rankengine_store_compactions_total", "counter", "Hybrid-log compactions since open.");
+        sb.Append(inv, $"rankengine_store_compactions_total {store.CompactionCount}\n");
+        Family(sb, "rankengine_store_background_errors_total", "counter", "Failed background checkpoints or compactions.");
+        sb.Append(inv, $"rankengine_store_background_errors_total {store.BackgroundErrorCount}\n");
+        Gauge(sb, "rankengine_store_background_failing", "1 while the latest background checkpoint or compaction failed.", store.BackgroundFailing ? 1 : 0);
 
         var buckets = engine.Experiment.Stats();
         Family(sb, "rankengine_bucket_impressions_total", "counter", "Items shown, by A/B bucket.");

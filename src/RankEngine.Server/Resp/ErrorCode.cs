@@ -15,13 +15,15 @@ public enum ErrorCode : byte
     NotFound,
     /// <summary>An argument is malformed (not a number, NaN, invalid UTF-8, wrong dimension, unknown option…).</summary>
     BadArg,
+    /// <summary>AUTH or HELLO … AUTH with a wrong token (Redis' reply word for a wrong password).</summary>
+    WrongPass,
 }
 
 /// <summary>Wire words of <see cref="ErrorCode"/>.</summary>
 public static class ErrorCodes
 {
     /// <summary>Number of codes (for per-code counters).</summary>
-    public const int Count = 6;
+    public const int Count = 7;
 
     /// <summary>The code word as sent on the wire, e.g. <c>TOOLARGE</c>.</summary>
     public static string Word(ErrorCode code) => code switch
@@ -32,6 +34,7 @@ public static class ErrorCodes
         ErrorCode.TooLarge => "TOOLARGE",
         ErrorCode.NotFound => "NOTFOUND",
         ErrorCode.BadArg => "BADARG",
+        ErrorCode.WrongPass => "WRONGPASS",
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, null),
     };
 
@@ -42,6 +45,7 @@ public static class ErrorCodes
         ErrorCode.Busy => "BUSY"u8,
         ErrorCode.TooLarge => "TOOLARGE"u8,
         ErrorCode.NotFound => "NOTFOUND"u8,
+        ErrorCode.WrongPass => "WRONGPASS"u8,
         _ => "BADARG"u8,
     };
 }

@@ -37,14 +37,21 @@ internal sealed partial class RespSession
     private string? _clientName;
     private readonly Hosting.ArrivalClock? _arrivals;
     private long _consumedTotal;
+    private readonly Hosting.ConnectionGuard? _guard;
+    private long _heldBytes;       // unread request bytes this connection holds (counted in the global budget)
+    private int _authFailures;
+    private int _authDelayMs;      // set by a failed AUTH: the reply waits this long
+    private bool _closeAfterReply;
 
     /// <summary>
     /// A session over an input and an output pipe. With <c>arrivals</c> (when the input's bytes reached the
     /// server) request deadlines count from arrival; without, from when the session reads them.
     /// </summary>
-    public RespSession(RankServerState state, PipeReader input, PipeWriter output, ILogger logger, Hosting.ArrivalClock? arrivals = null)
+    public RespSession(RankServerState state, PipeReader input, PipeWriter output, ILogger logger, Hosting.ArrivalClock? arrivals = null,
+        Hosting.ConnectionGuard? guard = null)
     {
         _arrivals = arrivals;
+        _guard = guard;
         _state = state;
         _engine = state.Engine;
         _limits = state.Options.Limits;
@@ -73,8 +80,16 @@ internal sealed partial class RespSession
                 if (freshRead && _arrivals is null) _deadline = Stopwatch.GetTimestamp() + _timeoutTicks;
                 var buffer = read.Buffer;
                 var stop = Process(buffer, out var consumed);
-                _consumedTotal += buffer.Slice(0, consumed).Length;
+                long used = buffer.Slice(0, consumed).Length;
+                _consumedTotal += used;
+                if (stop == Stop.NeedData) stop = CheckBufferBudget(buffer.Length - used);
                 _input.AdvanceTo(consumed, stop == Stop.NeedData ? buffer.End : consumed);
+                if (_authDelayMs > 0)
+                {
+                    // A failed AUTH: the reply (and everything after it) waits, so guessing is slow.
+                    await Task.Delay(_authDelayMs, cancellation).ConfigureAwait(false);
+                    _authDelayMs = 0;
+                }
                 var flush = await _output.FlushAsync(cancellation).ConfigureAwait(false);
                 if (flush.IsCompleted || flush.IsCanceled || stop == Stop.Close) break;
                 if (stop == Stop.WaitForSlot)
@@ -97,6 +112,8 @@ internal sealed partial class RespSession
         }
         finally
         {
+            _state.Buffers.Add(-_heldBytes);
+            _heldBytes = 0;
             if (_slotHeld)
             {
                 _slotHeld = false;
@@ -105,6 +122,32 @@ internal sealed partial class RespSession
             await _input.CompleteAsync().ConfigureAwait(false);
             await _output.CompleteAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Accounts the unread bytes of an incomplete request: before AUTH only a few KiB may wait (AUTH, HELLO and
+    /// QUIT fit), and past the global budget a connection holding a large partial request is refused, so stalled
+    /// clients cannot pin the server's memory.
+    /// </summary>
+    private Stop CheckBufferBudget(long unread)
+    {
+        _state.Buffers.Add(unread - _heldBytes);
+        _heldBytes = unread;
+        string? refusal = null;
+        ErrorCode code = ErrorCode.Busy;
+        if (!_authenticated && unread > _limits.UnauthenticatedBufferBytes)
+        {
+            code = ErrorCode.NoAuth;
+            refusal = $"authentication required before sending more than {_limits.UnauthenticatedBufferBytes} bytes";
+        }
+        else if (unread > 64 * 1024 && _state.Buffers.Exhausted)
+            refusal = $"server receive buffers full ({_state.Buffers.Limit >> 20} MiB over all connections): request refused";
+        if (refusal is null) return Stop.NeedData;
+        var writer = new RespWriter(_output, _resp3);
+        Error(ref writer, code, refusal);
+        writer.Commit();
+        _logger.LogDebug("connection {Id}: closed holding {Bytes} unread bytes: {Reason}", Id, unread, refusal);
+        return Stop.Close;
     }
 
     /// <summary>
@@ -140,7 +183,7 @@ internal sealed partial class RespSession
                 if (outcome == Outcome.WaitForSlot) { stop = Stop.WaitForSlot; break; }
                 rest = rest.Slice(used);
                 if (outcome == Outcome.Close) { stop = Stop.Close; break; }
-                if (writer.BytesWritten >= _limits.SendBufferBytes) { stop = Stop.Flush; break; }
+                if (_authDelayMs > 0 || writer.BytesWritten >= _limits.SendBufferBytes) { stop = Stop.Flush; break; }
             }
         }
         finally
@@ -247,16 +290,17 @@ internal sealed partial class RespSession
     {
         long start = Stopwatch.GetTimestamp();
         var command = CommandTable.Lookup(args[0]);
-        if (command == RespCommand.None)
-        {
-            _state.Metrics.Request(command, 0);
-            Error(ref writer, ErrorCode.Err, $"unknown command '{Args.Preview(args[0])}'");
-            return Outcome.Done;
-        }
+        // Before AUTH every verb but AUTH, HELLO and QUIT, known or not, gets NOAUTH: verbs cannot be enumerated.
         if (!_authenticated && !CommandTable.AllowedBeforeAuth(command))
         {
             _state.Metrics.Request(command, 0);
             Error(ref writer, ErrorCode.NoAuth, CmdStrings.ErrNoAuth);
+            return Outcome.Done;
+        }
+        if (command == RespCommand.None)
+        {
+            _state.Metrics.Request(command, 0);
+            Error(ref writer, ErrorCode.Err, $"unknown command '{Args.Preview(args[0])}'");
             return Outcome.Done;
         }
         if (!CommandTable.ArityOk(command, args.Count))
@@ -309,7 +353,7 @@ internal sealed partial class RespSession
             }
             _state.Metrics.Request(command, Stopwatch.GetTimestamp() - start);
         }
-        return close ? Outcome.Close : Outcome.Done;
+        return close || _closeAfterReply ? Outcome.Close : Outcome.Done;
     }
 
     /// <summary>The command → handler switch. Returns true when the connection is to be closed after the reply.</summary>

@@ -70,14 +70,14 @@ public sealed partial class RankStore
                 return false;
             if (!force && !CompactionDue())
                 return false;
-            if (InjectBackgroundFault is { } fault && Thread.CurrentThread == _checkpointThread)
-                throw fault;
             var log = _kv.Log;
             // Only the read-only region can be compacted: make everything written so far read-only (flushed).
             log.ShiftReadOnlyAddress(log.TailAddress, wait: true);
             long until = log.SafeReadOnlyAddress;
             long compactedUntil, tailBefore = log.TailAddress;
             var session = _kv.For(StoreFunctions.Instance).NewSession<StoreFunctions>();
+            // Writers pause while live records are copied (reads go on); see the class remarks for why.
+            _gate.EnterWriteLock();
             try
             {
                 // Lookup: each record is checked against the index (no temporary store holding every key, as Scan would).
@@ -85,6 +85,7 @@ public sealed partial class RankStore
             }
             finally
             {
+                _gate.ExitWriteLock();
                 session.Dispose();
             }
             long tailAfter = log.TailAddress;

@@ -60,8 +60,6 @@ public sealed partial class RankStore
         {
             if (_closed)
                 return false;
-            if (InjectBackgroundFault is { } fault && Thread.CurrentThread == _checkpointThread)
-                throw fault;
             long walCut, pendingWrites = 0;
             _gate.EnterWriteLock();
             try
@@ -277,6 +275,8 @@ public sealed partial class RankStore
         try
         {
             Volatile.Write(ref _checkpointQueued, 0);
+            if (InjectBackgroundFault is { } fault)
+                throw fault;
             // A compaction ends with its own checkpoint, which also covers every write so far.
             if (!CompactCore(force: false))
                 CheckpointCore(onlyIfWritten: true);
@@ -303,4 +303,7 @@ public sealed partial class RankStore
 
     /// <summary>Test hook: makes the next background runs throw (simulates a failing disk) until cleared.</summary>
     internal Exception? InjectBackgroundFault { get; set; }
+
+    /// <summary>Runs one background pass (checkpoint or compaction) on the calling thread, as the timer would (tests).</summary>
+    internal void RunBackgroundPass() => BackgroundCheckpoint();
 }

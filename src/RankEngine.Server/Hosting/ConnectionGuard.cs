@@ -1,0 +1,102 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+
+namespace RankEngine.Server.Hosting;
+
+/// <summary>
+/// What the receive loop and the session of one connection share: whether it has authenticated (the receive loop
+/// enforces the authentication deadline until then) and why it was cut (for the log).
+/// </summary>
+internal sealed class ConnectionGuard(IPAddress address, bool authenticated)
+{
+    private volatile bool _authenticated = authenticated;
+
+    public IPAddress Address { get; } = address;
+
+    public bool Authenticated => _authenticated;
+
+    public void MarkAuthenticated() => _authenticated = true;
+
+    /// <summary>Set by the receive loop when it closed the connection for a timeout.</summary>
+    public string? TimedOut { get; set; }
+}
+
+/// <summary>
+/// Per-address bookkeeping shared by all connections: open connections (for the per-address limit) and recent
+/// failed AUTH attempts (for the delay and the log). Entries of addresses with no connection and no recent failure
+/// are removed, so the table is bounded by the open connections plus the addresses seen in the last window.
+/// </summary>
+internal sealed class AddressBook
+{
+    private static readonly long Window = Stopwatch.Frequency * 60; // failures are counted per minute
+    private readonly ConcurrentDictionary<IPAddress, Entry> _entries = new();
+
+    private sealed class Entry
+    {
+        public int Connections;
+        public int Failures;
+        public long WindowStart;
+    }
+
+    public bool TryOpen(IPAddress address, int limit)
+    {
+        var entry = _entries.GetOrAdd(address, _ => new Entry());
+        lock (entry)
+        {
+            if (entry.Connections >= limit) return false;
+            entry.Connections++;
+            return true;
+        }
+    }
+
+    public void Close(IPAddress address)
+    {
+        if (!_entries.TryGetValue(address, out var entry)) return;
+        lock (entry)
+        {
+            entry.Connections--;
+            if (entry.Connections <= 0 && Stopwatch.GetTimestamp() - entry.WindowStart > Window)
+                _entries.TryRemove(new KeyValuePair<IPAddress, Entry>(address, entry));
+        }
+    }
+
+    /// <summary>Counts a failed AUTH; returns the failures from this address in the current minute.</summary>
+    public int AuthFailed(IPAddress address)
+    {
+        var entry = _entries.GetOrAdd(address, _ => new Entry());
+        lock (entry)
+        {
+            long now = Stopwatch.GetTimestamp();
+            if (now - entry.WindowStart > Window)
+            {
+                entry.WindowStart = now;
+                entry.Failures = 0;
+            }
+            return ++entry.Failures;
+        }
+    }
+
+    public int Connections(IPAddress address) => _entries.TryGetValue(address, out var e) ? Volatile.Read(ref e.Connections) : 0;
+}
+
+/// <summary>
+/// The receive bytes buffered across all connections (unread request bytes), against
+/// <see cref="ServerLimits.MaxBufferedBytes"/>: past it, a connection that holds an incomplete request of its own is
+/// refused instead of being allowed to buffer more.
+/// </summary>
+internal sealed class BufferBudget(long limit)
+{
+    private long _held;
+
+    public long Limit { get; } = limit;
+
+    public long Held => Interlocked.Read(ref _held);
+
+    public void Add(long delta)
+    {
+        if (delta != 0) Interlocked.Add(ref _held, delta);
+    }
+
+    public bool Exhausted => Interlocked.Read(ref _held) > Limit;
+}
