@@ -12,19 +12,19 @@ namespace RankEngine.Server.Http;
 /// <c>GET /healthz</c> (200 while the process runs), <c>GET /readyz</c> (200 while the protocol listener accepts and
 /// the store's background work is not failing, else 503 with the reason) and <c>GET /metrics</c> (Prometheus text;
 /// with <see cref="RankServerOptions.MetricsRequireAuth"/> it needs <c>Authorization: Bearer token</c>). One request
-/// per connection; request heads over 8 KiB are refused. Slow clients cannot starve probes: a request head must
-/// arrive within 2 s on one of 32 general slots, and when those are all taken a connection gets one of 8 probe
-/// slots with 250 ms for its head (a probe sends its head at once; a slowloris client is dropped).
+/// per connection; request heads over 8 KiB are refused. Slow clients cannot starve probes: a head must arrive
+/// within 2 s, and when 32 connections are already waiting for theirs, a new connection evicts the one that has
+/// waited longest. A probe sends its head at once and is answered long before it could be the oldest, while a
+/// slowloris client holding connections open only evicts its own.
 /// </summary>
 internal sealed class HttpEndpointService : BackgroundService
 {
     private const int MaxHeadBytes = 8192;
     internal static readonly TimeSpan HeadTimeout = TimeSpan.FromSeconds(2);
-    internal static readonly TimeSpan ProbeHeadTimeout = TimeSpan.FromMilliseconds(250);
     private readonly RankServerState _state;
     private readonly ILogger<HttpEndpointService> _logger;
-    private readonly SemaphoreSlim _concurrency = new(32, 32);
-    private readonly SemaphoreSlim _probeSlots = new(8, 8);
+    internal const int MaxPendingHeads = 32;
+    private readonly LinkedList<CancellationTokenSource> _pending = new(); // connections waiting for their head, oldest first
     private TcpListener? _listener;
 
     public HttpEndpointService(RankServerState state, ILogger<HttpEndpointService> logger)
@@ -68,30 +68,36 @@ internal sealed class HttpEndpointService : BackgroundService
             {
                 continue;
             }
-            SemaphoreSlim slots;
-            TimeSpan headTimeout;
-            if (_concurrency.Wait(0)) (slots, headTimeout) = (_concurrency, HeadTimeout);
-            else if (_probeSlots.Wait(0)) (slots, headTimeout) = (_probeSlots, ProbeHeadTimeout);
-            else
+            var timeout = new CancellationTokenSource(HeadTimeout);
+            LinkedListNode<CancellationTokenSource> node;
+            lock (_pending)
             {
-                socket.Dispose();
-                continue;
+                if (_pending.Count >= MaxPendingHeads)
+                {
+                    // Evict the connection that has waited longest for its head (a slow client, not a probe).
+                    var oldest = _pending.First!;
+                    _pending.RemoveFirst();
+                    oldest.Value.Cancel();
+                }
+                node = _pending.AddLast(timeout);
             }
-            _ = Task.Run(async () =>
-            {
-                try { await ServeAsync(socket, headTimeout).ConfigureAwait(false); }
-                finally { slots.Release(); }
-            }, CancellationToken.None);
+            _ = Task.Run(() => ServeAsync(socket, timeout, node), CancellationToken.None);
         }
     }
 
-    private async Task ServeAsync(Socket socket, TimeSpan headTimeout)
+    private void HeadDone(LinkedListNode<CancellationTokenSource> node)
+    {
+        lock (_pending)
+            if (node.List is not null) _pending.Remove(node);
+    }
+
+    private async Task ServeAsync(Socket socket, CancellationTokenSource timeout, LinkedListNode<CancellationTokenSource> node)
     {
         using (socket)
+        using (timeout)
         {
             try
             {
-                using var timeout = new CancellationTokenSource(headTimeout);
                 var head = new byte[MaxHeadBytes];
                 int length = 0;
                 while (head.AsSpan(0, length).IndexOf("\r\n\r\n"u8) < 0)
@@ -101,6 +107,7 @@ internal sealed class HttpEndpointService : BackgroundService
                     if (n == 0) return;
                     length += n;
                 }
+                HeadDone(node);
                 var (status, reason, contentType, body) = Route(head.AsSpan(0, length));
                 // The head is in: give the reply its own short budget.
                 timeout.CancelAfter(HeadTimeout);
@@ -109,6 +116,10 @@ internal sealed class HttpEndpointService : BackgroundService
             catch (Exception e) when (e is SocketException or OperationCanceledException or IOException)
             {
                 _logger.LogDebug("HTTP connection dropped: {Message}", e.Message);
+            }
+            finally
+            {
+                HeadDone(node);
             }
         }
     }
@@ -179,8 +190,6 @@ internal sealed class HttpEndpointService : BackgroundService
 
     public override void Dispose()
     {
-        _concurrency.Dispose();
-        _probeSlots.Dispose();
         base.Dispose();
     }
 }

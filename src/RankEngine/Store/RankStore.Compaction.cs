@@ -76,7 +76,9 @@ public sealed partial class RankStore
             long until = log.SafeReadOnlyAddress;
             long compactedUntil, tailBefore = log.TailAddress;
             var session = _kv.For(StoreFunctions.Instance).NewSession<StoreFunctions>();
-            // Writers pause while live records are copied (reads go on); see the class remarks for why.
+            // Writers pause while live records are copied (reads go on). With writers running during FASTER's
+            // Compact, SIGKILL trials lost acknowledged records on recovery (2 failing runs in 5 of 24 trials);
+            // with the pause, 0 in 4 × 24. The pause lasts one pass over the log (ms for MiB of live data).
             _gate.EnterWriteLock();
             try
             {

@@ -24,8 +24,8 @@ public sealed record StoreOptions
     /// <summary>
     /// Compact the FASTER hybrid log when it has grown to this multiple of the live data it held after the last
     /// compaction (and to at least <see cref="CompactionMinBytes"/>): live records are copied to the tail, then a
-    /// checkpoint persists the new begin address and deletes the segments below it. Reads and writes continue
-    /// meanwhile. With ratio r the log stays under about r × live + <see cref="CompactionMinBytes"/> + one segment.
+    /// checkpoint persists the new begin address and deletes the segments below it. Reads continue meanwhile;
+    /// writes pause while the live records are copied (one pass over the log), then continue during the checkpoint. With ratio r the log stays under about r × live + <see cref="CompactionMinBytes"/> + one segment.
     /// 0 turns compaction off; otherwise it must be greater than 1. Default 2.
     /// </summary>
     public double CompactionRatio { get; init; } = 2.0;
