@@ -11,6 +11,10 @@ namespace RankEngine.Bench;
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- scoring [rows] [rounds]   score + top-k vs FAISS IndexFlatIP
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- server [items] [connections] [depth] [rounds] [seconds]
 ///                                                                         RESP server vs the embedded API, plus 2× overload
+///   dotnet run -c Release --project bench/RankEngine.Bench -- event-flood [events] [users] [items] [threads]
+///                                                                         disk curve of an event flood (tools/event-flood.sh)
+///   dotnet run -c Release --project bench/RankEngine.Bench -- slowloris CLI.dll [connections] [auth|noauth] [seconds]
+///                                                                         server RSS with stalled connections (tools/slowloris.sh)
 /// BenchmarkDotNet suites (per-op detail, allocations):
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- --filter '*Encoder*'
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- --filter '*Store*' --job short
@@ -31,6 +35,14 @@ public static class Program
             case "server":
                 int Arg(int i, int fallback) => args.Length > i ? int.Parse(args[i]) : fallback;
                 Server.ServerSideBySide.Run(Arg(1, 10_000), Arg(2, 4), Arg(3, 4), Arg(4, 5), args.Length > 5 ? double.Parse(args[5], System.Globalization.CultureInfo.InvariantCulture) : 2);
+                return 0;
+            case "event-flood":
+                Hardening.HardeningRuns.EventFlood(args.Length > 1 ? long.Parse(args[1]) : 1_000_000, args.Length > 2 ? int.Parse(args[2]) : 50,
+                    args.Length > 3 ? int.Parse(args[3]) : 20, args.Length > 4 ? int.Parse(args[4]) : 8);
+                return 0;
+            case "slowloris":
+                Hardening.HardeningRuns.Slowloris(args[1], args.Length > 2 ? int.Parse(args[2]) : 1000, args.Length <= 3 || args[3] != "noauth",
+                    args.Length > 4 ? int.Parse(args[4]) : 10);
                 return 0;
             case "scoring":
                 ScoringSideBySide.Run(args.Length > 1 ? int.Parse(args[1]) : 1_000_000, args.Length > 2 ? int.Parse(args[2]) : 7);

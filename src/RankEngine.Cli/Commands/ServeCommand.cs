@@ -45,10 +45,16 @@ internal static class ServeCommand
         var maxConnections = new Option<int>("--max-connections") { Description = "Most open connections.", DefaultValueFactory = _ => new ServerLimits().MaxConnections };
         var maxInFlight = new Option<int>("--max-inflight") { Description = "Most engine calls at once (default: CPU count).", DefaultValueFactory = _ => new ServerLimits().MaxInFlight };
         var timeout = new Option<int>("--timeout-ms") { Description = "Per-request deadline: requests that cannot start within it get -BUSY.", DefaultValueFactory = _ => (int)new ServerLimits().RequestTimeout.TotalMilliseconds };
+        var perAddress = new Option<int>("--max-connections-per-address") { Description = "Most open connections from one client address.", DefaultValueFactory = _ => new ServerLimits().MaxConnectionsPerAddress };
+        var idle = new Option<int>("--idle-timeout-s") { Description = "Close connections idle this long (0: never).", DefaultValueFactory = _ => (int)new ServerLimits().IdleTimeout.TotalSeconds };
+        var authDeadline = new Option<int>("--auth-timeout-s") { Description = "With a token: close connections that have not authenticated this long after connecting.", DefaultValueFactory = _ => (int)new ServerLimits().AuthTimeout.TotalSeconds };
+        var buffered = new Option<int>("--max-buffered-mb") { Description = "Unread request bytes over all connections before large stalled requests are refused.", DefaultValueFactory = _ => (int)(new ServerLimits().MaxBufferedBytes >> 20) };
+        var metricsAuth = new Option<bool>("--metrics-require-auth") { Description = "With a token: /metrics needs Authorization: Bearer <token>." };
 
         var command = new Command("serve", "Serve the engine over TCP (RESP protocol: redis-cli works) with HTTP health and metrics endpoints.")
         {
             dataDir, model, backend, contentDim, bind, port, httpPort, authToken, authTokenFile, maxConnections, maxInFlight, timeout,
+            perAddress, idle, authDeadline, buffered, metricsAuth,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
         {
@@ -68,7 +74,12 @@ internal static class ServeCommand
                     MaxConnections = parse.GetValue(maxConnections),
                     MaxInFlight = parse.GetValue(maxInFlight),
                     RequestTimeout = TimeSpan.FromMilliseconds(parse.GetValue(timeout)),
+                    MaxConnectionsPerAddress = parse.GetValue(perAddress),
+                    IdleTimeout = TimeSpan.FromSeconds(parse.GetValue(idle)),
+                    AuthTimeout = TimeSpan.FromSeconds(parse.GetValue(authDeadline)),
+                    MaxBufferedBytes = (long)parse.GetValue(buffered) << 20,
                 },
+                MetricsRequireAuth = parse.GetValue(metricsAuth),
             };
             if (options.AuthToken is { Length: 0 }) throw new ArgumentException("the auth token is empty");
             if (!IPAddress.IsLoopback(address) && options.AuthToken is null)

@@ -178,6 +178,7 @@ internal sealed partial class RespSession
             sb.Append("compactions:").Append(store.CompactionCount).Append("\r\n");
             sb.Append("log_bytes:").Append(store.LogBytes).Append("\r\n");
             sb.Append("live_bytes_after_compaction:").Append(store.LiveBytesAfterCompaction).Append("\r\n");
+            sb.Append("last_compaction_pause_ms:").Append((long)store.LastCompactionPause.TotalMilliseconds).Append("\r\n");
             sb.Append("background_failing:").Append(store.BackgroundFailing ? 1 : 0).Append("\r\n");
             sb.Append("background_errors:").Append(store.BackgroundErrorCount).Append("\r\n");
             // One line, no newlines: the exception's type and message, never a stack.

@@ -308,3 +308,27 @@ public sealed class HardeningTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(url + "/readyz")).StatusCode);
     }
 }
+
+/// <summary>Where <c>rankengine serve</c> takes its token from: a file first, then the environment, argv last.</summary>
+public sealed class AuthTokenSourceTests
+{
+    [Fact]
+    public void The_token_comes_from_the_file_and_bad_files_are_clear_errors()
+    {
+        string file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, "  from-file \nsecond line ignored\n");
+            Assert.Equal("from-file", RankEngine.Cli.Commands.ServeCommand.ResolveToken(null, file));
+            Assert.Contains("not both", Assert.Throws<ArgumentException>(() => RankEngine.Cli.Commands.ServeCommand.ResolveToken("argv", file)).Message);
+            File.WriteAllText(file, "\n");
+            Assert.Contains("is empty", Assert.Throws<ArgumentException>(() => RankEngine.Cli.Commands.ServeCommand.ResolveToken(null, file)).Message);
+            Assert.Contains("does not exist", Assert.Throws<ArgumentException>(() => RankEngine.Cli.Commands.ServeCommand.ResolveToken(null, file + ".missing")).Message);
+            Assert.Equal("argv", RankEngine.Cli.Commands.ServeCommand.ResolveToken("argv", null));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+}
