@@ -183,6 +183,49 @@ public class StoreCompactionTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Reads_and_writes_during_back_to_back_compactions_never_see_a_live_record_missing()
+    {
+        using var dir = new TempDirectory();
+        using var store = RankStore.Open(SmallLogs(dir.Path) with { CompactionMinBytes = long.MaxValue / 4 });
+        for (int i = 0; i < 200; i++)
+            store.UpsertItem(StoreTestKit.Item("i" + i));
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        long reads = 0, misses = 0, events = 0;
+        var reader = new Thread(() =>
+        {
+            var random = new Random(1);
+            while (!stop.IsCancellationRequested)
+            {
+                if (!store.ContainsItem("i" + random.Next(200)))
+                    Interlocked.Increment(ref misses);
+                Interlocked.Increment(ref reads);
+            }
+        });
+        var writer = new Thread(() =>
+        {
+            // Read-modify-write through the store: a miss would restart the user's history.
+            while (!stop.IsCancellationRequested)
+                store.AppendUserEvent("u", new UserEvent("i1", UserEventKind.Click, 1, Interlocked.Increment(ref events)));
+        });
+        reader.Start();
+        writer.Start();
+        int compactions = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            store.Compact();
+            compactions++;
+        }
+        reader.Join();
+        writer.Join();
+        output.WriteLine($"{compactions} compactions, {reads} reads, {events} events");
+        Assert.True(compactions >= 3, $"only {compactions} compactions ran");
+        Assert.Equal(0, misses);
+        Assert.True(store.TryGetUser("u", out var user));
+        Assert.Equal(Math.Min(100, events), user.Events.Count);
+        Assert.Equal(events, user.Events[^1].TimestampMs);
+    }
+
+    [Fact]
     public void A_new_directory_records_its_segment_size_and_a_legacy_one_keeps_1_GiB()
     {
         using var dir = new TempDirectory();
