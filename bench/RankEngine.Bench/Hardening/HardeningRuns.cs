@@ -113,10 +113,9 @@ public static class HardeningRuns
             try
             {
                 if (authenticate) { s.Send(auth); var ok = new byte[5]; s.Receive(ok); }
+                s.SendTimeout = 5000;
                 s.Send(head);
-                s.Blocking = false;
-                try { s.Send(body); } catch (SocketException) { } // whatever fits the socket buffers; the server reads it
-                s.Blocking = true;
+                s.Send(body); // all of it: the server either buffers it or refuses the connection (then this throws)
             }
             catch (SocketException) { refused++; }
         }

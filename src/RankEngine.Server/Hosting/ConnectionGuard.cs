@@ -20,6 +20,28 @@ internal sealed class ConnectionGuard(IPAddress address, bool authenticated)
 
     /// <summary>Set by the receive loop when it closed the connection for a timeout.</summary>
     public string? TimedOut { get; set; }
+
+    private long _consumed;
+    private readonly SemaphoreSlim _progress = new(0);
+
+    /// <summary>Bytes the session has consumed so far (the receive loop holds an unauthenticated client to a few KiB ahead of it).</summary>
+    public long Consumed => Interlocked.Read(ref _consumed);
+
+    /// <summary>Called by the session after it consumed input or authenticated: wakes a receive loop waiting for room.</summary>
+    public void Progress(long consumedTotal)
+    {
+        Interlocked.Exchange(ref _consumed, consumedTotal);
+        if (_progress.CurrentCount == 0) _progress.Release();
+    }
+
+    /// <summary>Waits until the session makes progress (or the timeout passes).</summary>
+    public Task<bool> WaitProgressAsync(TimeSpan timeout, CancellationToken cancellation) => _progress.WaitAsync(timeout, cancellation);
+
+    public void MarkAuthenticatedAndWake()
+    {
+        MarkAuthenticated();
+        if (_progress.CurrentCount == 0) _progress.Release();
+    }
 }
 
 /// <summary>

@@ -71,6 +71,13 @@ internal static class SocketReceiver
                 long now = Stopwatch.GetTimestamp();
                 bool authPending = guard is not null && !guard.Authenticated && authDeadline != long.MaxValue;
                 if (authPending && now >= authDeadline) { guard!.TimedOut = "authentication deadline"; break; }
+                if (authPending && total - guard!.Consumed >= limits!.UnauthenticatedBufferBytes)
+                {
+                    // Before AUTH a client may be only a few KiB ahead of the session: read nothing more until it
+                    // catches up, authenticates or the deadline passes (the session closes it if it never can).
+                    await guard.WaitProgressAsync(TimeSpan.FromSeconds(Math.Max(0, authDeadline - now) / (double)Stopwatch.Frequency), cancellation).ConfigureAwait(false);
+                    continue;
+                }
                 long wait = Math.Min(idleTicks, authPending ? authDeadline - now : long.MaxValue);
                 if (wait != long.MaxValue) timer.CancelAfter(TimeSpan.FromSeconds(wait / (double)Stopwatch.Frequency));
                 int n;
@@ -92,6 +99,8 @@ internal static class SocketReceiver
                 }
                 timer.TryReset();
                 var memory = writer.GetMemory(16 * 1024);
+                if (guard is not null && !guard.Authenticated && limits is not null)
+                    memory = memory[..(int)Math.Clamp(limits.UnauthenticatedBufferBytes - (total - guard.Consumed), 1, memory.Length)];
                 n = await socket.ReceiveAsync(memory, SocketFlags.None, cancellation).ConfigureAwait(false);
                 if (n == 0) break;
                 writer.Advance(n);

@@ -84,7 +84,7 @@ internal sealed partial class RespSession
         if (CheckToken(token))
         {
             _authenticated = true;
-            _guard?.MarkAuthenticated();
+            _guard?.MarkAuthenticatedAndWake();
             return;
         }
         _authFailures++;

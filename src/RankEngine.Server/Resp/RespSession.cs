@@ -84,6 +84,7 @@ internal sealed partial class RespSession
                 _consumedTotal += used;
                 if (stop == Stop.NeedData) stop = CheckBufferBudget(buffer.Length - used);
                 _input.AdvanceTo(consumed, stop == Stop.NeedData ? buffer.End : consumed);
+                _guard?.Progress(_consumedTotal);
                 if (_authDelayMs > 0)
                 {
                     // A failed AUTH: the reply (and everything after it) waits, so guessing is slow.
@@ -135,7 +136,7 @@ internal sealed partial class RespSession
         _heldBytes = unread;
         string? refusal = null;
         ErrorCode code = ErrorCode.Busy;
-        if (!_authenticated && unread > _limits.UnauthenticatedBufferBytes)
+        if (!_authenticated && unread >= _limits.UnauthenticatedBufferBytes) // the receive loop stops at the budget: a request that fills it cannot be AUTH
         {
             code = ErrorCode.NoAuth;
             refusal = $"authentication required before sending more than {_limits.UnauthenticatedBufferBytes} bytes";
