@@ -99,9 +99,10 @@ public static class HardeningRuns
         Thread.Sleep(500);
         double before = RssMiB(server.Id);
         Console.WriteLine($"slowloris: {connections} connections, {(authenticate ? "authenticated" : "never authenticating")}, each stalled 10 bytes short of a 2 MB frame");
-        // 10 bytes short of a 2,000,000-byte argument: the frame never completes.
-        byte[] head = Encoding.ASCII.GetBytes("*2\r\n$4\r\nPING\r\n$2000000\r\n");
-        byte[] body = new byte[2_000_000 - 10];
+        // A 2 MB frame (two 1,000,000-byte arguments, each under the 1 MiB argument limit, the frame under 2 MiB)
+        // sent but for its last 10 bytes: it never completes, so the server must hold it or refuse it.
+        byte[] head = Encoding.ASCII.GetBytes("*3\r\n$8\r\nITEM.ADD\r\n$1000000\r\n" + new string('a', 1_000_000) + "\r\n$1000000\r\n");
+        byte[] body = new byte[1_000_000 - 10];
         byte[] auth = Encoding.ASCII.GetBytes("*2\r\n$4\r\nAUTH\r\n$6\r\ns3cret\r\n");
         var sockets = new List<Socket>();
         int refused = 0;
