@@ -121,4 +121,33 @@ internal sealed class BufferBudget(long limit)
     }
 
     public bool Exhausted => Interlocked.Read(ref _held) > Limit;
+
+    private long _peakSinceReclaim;
+    private long _lastReclaim;
+    private int _reclaiming;
+
+    /// <summary>
+    /// Records the high-water mark; once stalled connections that held a lot have gone (64 MiB+ released), runs one
+    /// aggressive, compacting GC in the background (at most every 10 s) so the freed receive buffers go back to the
+    /// OS instead of keeping the process at its peak.
+    /// </summary>
+    public void MaybeReclaim()
+    {
+        long held = Interlocked.Read(ref _held);
+        long peak = Interlocked.Read(ref _peakSinceReclaim);
+        if (held > peak) { Interlocked.Exchange(ref _peakSinceReclaim, held); return; }
+        if (peak - held < 64L << 20 || Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastReclaim)) < TimeSpan.FromSeconds(10)) return;
+        if (Interlocked.Exchange(ref _reclaiming, 1) != 0) return;
+        Interlocked.Exchange(ref _lastReclaim, Stopwatch.GetTimestamp());
+        Interlocked.Exchange(ref _peakSinceReclaim, held);
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(2)).ConfigureAwait(false); // let a burst of closes finish first
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            }
+            finally { Volatile.Write(ref _reclaiming, 0); }
+        });
+    }
 }

@@ -114,6 +114,7 @@ internal sealed partial class RespSession
         finally
         {
             _state.Buffers.Add(-_heldBytes);
+            if (_heldBytes > 64 * 1024) _state.Buffers.MaybeReclaim();
             _heldBytes = 0;
             if (_slotHeld)
             {
@@ -134,6 +135,7 @@ internal sealed partial class RespSession
     {
         _state.Buffers.Add(unread - _heldBytes);
         _heldBytes = unread;
+        if (unread > 64 * 1024) _state.Buffers.MaybeReclaim(); // tracks the high-water mark
         string? refusal = null;
         ErrorCode code = ErrorCode.Busy;
         if (!_authenticated && unread >= _limits.UnauthenticatedBufferBytes) // the receive loop stops at the budget: a request that fills it cannot be AUTH
@@ -343,7 +345,8 @@ internal sealed partial class RespSession
         catch (Exception e)
         {
             _logger.LogError(e, "connection {Id}: {Command} failed", Id, CommandTable.Name(command));
-            Error(ref writer, ErrorCode.Err, $"internal error ({e.GetType().Name}): {e.Message}");
+            // The exception (type, message, stack) goes to the log only: clients get a fixed one-liner.
+            Error(ref writer, ErrorCode.Err, $"internal error: {CommandTable.Name(command)} failed inside the server (details in the server log)");
         }
         finally
         {

@@ -97,7 +97,7 @@ public sealed partial class RankStore
             long compactedUntil, tailBefore = log.TailAddress;
             var session = _kv.For(StoreFunctions.Instance).NewSession<StoreFunctions>();
             // Writers pause while live records are copied (reads go on). With writers running during FASTER's
-            // Compact, SIGKILL trials lost acknowledged records (3 of ~170 trials: live records missing after
+            // Compact, SIGKILL trials lost acknowledged records (3 of ~190 trials: live records missing after
             // recovery, read-modify-writes that saw their user as absent); with the pause none did (see
             // bench/RESULTS.md for the trial counts). The pause lasts one pass over the log (ms for MiB of live
             // data; INFO last_compaction_pause_ms).
