@@ -40,6 +40,17 @@ public sealed partial class HardeningTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task The_client_keep_alive_outlives_the_idle_timeout_and_a_client_without_it_is_closed()
+    {
+        await using var server = await Start(l => l with { IdleTimeout = TimeSpan.FromMilliseconds(1500) });
+        await using var kept = await RankEngine.Client.RankEngineClient.ConnectAsync(server.EndPoint, new RankEngine.Client.RankEngineClientOptions { KeepAliveInterval = TimeSpan.FromMilliseconds(200) });
+        await using var idle = await RankEngine.Client.RankEngineClient.ConnectAsync(server.EndPoint, new RankEngine.Client.RankEngineClientOptions { KeepAliveInterval = null });
+        await Task.Delay(3500);
+        Assert.Equal("PONG", await kept.PingAsync());
+        await Assert.ThrowsAsync<RankEngine.Client.RankEngineConnectionException>(() => idle.PingAsync());
+    }
+
+    [Fact]
     public async Task A_connection_that_does_not_authenticate_in_time_is_closed()
     {
         await using var server = await Start(l => l with { AuthTimeout = TimeSpan.FromMilliseconds(300) }, token: "s3cret");
