@@ -103,8 +103,15 @@ public sealed record ServerLimits
     /// </summary>
     public long MaxRequestCost { get; init; } = 1L << 28;
 
-    /// <summary>Most UTF-8 bytes of text in one ENCODE (all texts together): bounds the encoder's work per request. Default 256 KiB.</summary>
-    public int MaxEncodeBytes { get; init; } = 256 * 1024;
+    /// <summary>Bytes of a text beyond which encoding costs no more (the encoder truncates to its sequence length).</summary>
+    public const int EncodeBytesPerTextCap = 512;
+
+    /// <summary>
+    /// Most text in one ENCODE, in UTF-8 bytes with each text counting at most <see cref="EncodeBytesPerTextCap"/>:
+    /// the encoder's work is about proportional to it. Default 32 KiB, i.e. 64 full-length texts (about 0.3–0.5 s
+    /// with USE-lite on two cores, bench/RESULTS.md); the old maximum, 256 full texts, took 1.3–2 s.
+    /// </summary>
+    public int MaxEncodeBytes { get; init; } = 32 * 1024;
 
     /// <summary>
     /// Most engine calls running at once over all connections. A request that finds no free slot waits for one

@@ -24,10 +24,13 @@ internal sealed partial class RespSession
         if (count == 0) throw new RespCommandException(ErrorCode.BadArg, "ENCODE needs at least one text");
         if (count > _limits.MaxEncodeBatch)
             throw new RespCommandException(ErrorCode.TooLarge, $"ENCODE got {count} texts, the limit is {_limits.MaxEncodeBatch}");
-        long totalBytes = 0;
-        for (int i = 0; i < count; i++) totalBytes += args[first + i].Length;
-        if (totalBytes > _limits.MaxEncodeBytes)
-            throw new RespCommandException(ErrorCode.TooLarge, $"ENCODE got {totalBytes} bytes of text, the limit is {_limits.MaxEncodeBytes} per request");
+        // Encoder work grows with tokens up to the model's sequence length (128 for USE-lite, about 512 bytes):
+        // bytes beyond that are truncated, so each text counts at most EncodeBytesPerTextCap.
+        long cost = 0;
+        for (int i = 0; i < count; i++) cost += Math.Min(args[first + i].Length, ServerLimits.EncodeBytesPerTextCap);
+        if (cost > _limits.MaxEncodeBytes)
+            throw new RespCommandException(ErrorCode.TooLarge,
+                $"ENCODE got {cost} bytes of text (each text counting at most {ServerLimits.EncodeBytesPerTextCap}), the limit is {_limits.MaxEncodeBytes} per request");
         var texts = new string[count];
         for (int i = 0; i < count; i++) texts[i] = Args.Text(args[first + i], $"text {i + 1}", _limits.MaxTextBytes);
         var embeddings = _engine.Encode(texts);

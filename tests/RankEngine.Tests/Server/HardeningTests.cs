@@ -225,8 +225,8 @@ public sealed partial class HardeningTests
     {
         await using var server = await Start(l => l with { MaxEncodeBytes = 1000 });
         using var c = await server.RawAsync();
-        await c.SendCommandAsync("ENCODE", new string('a', 600), new string('b', 600));
-        Assert.Contains("1200 bytes of text", await c.ExpectErrorAsync("TOOLARGE"));
+        await c.SendCommandAsync("ENCODE", new string('a', 600), new string('b', 400), new string('c', 100));
+        Assert.Contains("1012 bytes of text", await c.ExpectErrorAsync("TOOLARGE")); // 512 + 400 + 100: long texts count their first 512 bytes
         await c.SendCommandAsync("ENCODE", "FORMAT");
         Assert.Contains("needs BLOB or JSON", await c.ExpectErrorAsync("BADARG"));
     }
