@@ -98,10 +98,11 @@ public sealed record ServerLimits
     /// <summary>
     /// Most work one request may ask for, in multiply-adds, checked before it runs (answered <c>-TOOLARGE</c>):
     /// RANK with DIVERSITY costs k × pool × dimension (MMR compares each pick with a pool of max(4k, k + 50)
-    /// candidates), without it k × dimension. The default, 2^28, keeps MMR under ~100 ms on one core
-    /// (bench/RESULTS.md): <c>RANK u K 4096 DIVERSITY 0.5</c> is refused, <c>K 200 DIVERSITY 0.5</c> at 512 dimensions runs.
+    /// candidates), without it k × dimension. The default, 2^27, is about 35 ms of MMR at the ~3.8 G multiply-adds/s
+    /// measured on a shared 2-vCPU Xeon (bench/RESULTS.md), so a RANK stays near 100 ms with its catalog scan:
+    /// <c>RANK u K 4096 DIVERSITY 0.5</c> (3.7e10) is refused, <c>K 200 DIVERSITY 0.5</c> at 544 dimensions (8.7e7) runs.
     /// </summary>
-    public long MaxRequestCost { get; init; } = 1L << 28;
+    public long MaxRequestCost { get; init; } = 1L << 27;
 
     /// <summary>Bytes of a text beyond which encoding costs no more (the encoder truncates to its sequence length).</summary>
     public const int EncodeBytesPerTextCap = 512;

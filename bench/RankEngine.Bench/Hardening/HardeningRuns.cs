@@ -135,3 +135,42 @@ public static class HardeningRuns
         Directory.Delete(dir, recursive: true);
     }
 }
+
+/// <summary>
+/// <c>rank-cost</c>: times RANK at several k with and without DIVERSITY against the server's cost formula, to
+/// calibrate <see cref="RankEngine.Server.ServerLimits.MaxRequestCost"/>.
+/// </summary>
+public static class RankCostRun
+{
+    public static void Run(int items, int rounds)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "rankengine-rankcost-" + Environment.ProcessId);
+        using (var engine = RankingEngine.Open(new RankingEngineOptions { DataDirectory = dir, ContentDimension = 512, CollabDimension = 32, Backend = "simd", CheckpointInterval = null }))
+        {
+            var random = new Random(1);
+            float[] Vector(int n) => Enumerable.Range(0, n).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+            for (int start = 0; start < items; start += 1000)
+                engine.AddItems(Enumerable.Range(start, Math.Min(1000, items - start)).Select(i => new ItemInput("item-" + i) { ContentVector = Vector(512), CollabVector = Vector(32) }).ToArray());
+            for (int e = 0; e < 50; e++) engine.RecordEvent("u", "item-" + random.Next(items), UserEventKind.Like);
+            long limit = new RankEngine.Server.ServerLimits().MaxRequestCost;
+            Console.WriteLine($"RANK over {items:N0} items, 512 + 32 dimensions, median of {rounds}; cost limit {limit:N0}");
+            Console.WriteLine("    k  diversity           cost  admitted   median ms");
+            foreach (int k in new[] { 10, 100, 200, 350, 1000, 4096 })
+                foreach (float diversity in new[] { 0f, 0.5f })
+                {
+                    long cost = RankEngine.Server.Resp.RespSession.RequestCost(k, diversity, 544);
+                    var times = new List<double>();
+                    for (int r = 0; r < rounds; r++)
+                    {
+                        var clock = Stopwatch.StartNew();
+                        engine.Rank(new RankEngine.Ranking.RankRequest { UserId = "u", K = k, Diversity = diversity });
+                        times.Add(clock.Elapsed.TotalMilliseconds);
+                        if (clock.Elapsed.TotalSeconds > 2) break; // the refused sizes need not be timed many times
+                    }
+                    times.Sort();
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{k,5}  {diversity,9}  {cost,13:N0}  {(cost <= limit ? "yes" : "no"),8}  {times[times.Count / 2],10:F1}"));
+                }
+        }
+        Directory.Delete(dir, recursive: true);
+    }
+}
