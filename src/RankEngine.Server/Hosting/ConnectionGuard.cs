@@ -59,16 +59,22 @@ internal sealed class AddressBook
         public int Connections;
         public int Failures;
         public long WindowStart;
+        public bool Removed; // set under the entry's lock when it leaves the table: callers holding it start over
     }
 
     public bool TryOpen(IPAddress address, int limit)
     {
-        var entry = _entries.GetOrAdd(address, _ => new Entry());
-        lock (entry)
+        if (_entries.Count > 4096) Sweep();
+        while (true)
         {
-            if (entry.Connections >= limit) return false;
-            entry.Connections++;
-            return true;
+            var entry = _entries.GetOrAdd(address, _ => new Entry());
+            lock (entry)
+            {
+                if (entry.Removed) continue;
+                if (entry.Connections >= limit) return false;
+                entry.Connections++;
+                return true;
+            }
         }
     }
 
@@ -79,7 +85,10 @@ internal sealed class AddressBook
         {
             entry.Connections--;
             if (entry.Connections <= 0 && Stopwatch.GetTimestamp() - entry.WindowStart > Window)
+            {
+                entry.Removed = true;
                 _entries.TryRemove(new KeyValuePair<IPAddress, Entry>(address, entry));
+            }
         }
     }
 
@@ -89,6 +98,7 @@ internal sealed class AddressBook
         var entry = _entries.GetOrAdd(address, _ => new Entry());
         lock (entry)
         {
+            // A removed entry still counts this failure; the connection that failed keeps its address entry alive.
             long now = Stopwatch.GetTimestamp();
             if (now - entry.WindowStart > Window)
             {
@@ -97,6 +107,19 @@ internal sealed class AddressBook
             }
             return ++entry.Failures;
         }
+    }
+
+    /// <summary>Drops addresses with no connection whose failure window has passed (they were kept for the delay).</summary>
+    private void Sweep()
+    {
+        long now = Stopwatch.GetTimestamp();
+        foreach (var (address, entry) in _entries)
+            lock (entry)
+                if (entry.Connections <= 0 && now - entry.WindowStart > Window)
+                {
+                    entry.Removed = true;
+                    _entries.TryRemove(new KeyValuePair<IPAddress, Entry>(address, entry));
+                }
     }
 
     public int Connections(IPAddress address) => _entries.TryGetValue(address, out var e) ? Volatile.Read(ref e.Connections) : 0;
