@@ -19,6 +19,7 @@ public static class CrashWorkload
     /// and every 256 KiB of log, compaction past 64 KiB at ratio 1.5), "size" (the same without the timer),
     /// "compact" (checkpoints by size, compaction whenever the log reaches 1.5 × its live data: nearly always
     /// compacting) or "none" (no checkpoint or compaction while running: recovery is pure log replay).
+    /// RANKSTORE_CRASH_NOCOMPACT=1 turns compaction off in every mode (to compare failure rates by hand).
     /// </summary>
     public static StoreOptions Options(string directory, string checkpoints = "timer") => new()
     {
