@@ -13,6 +13,11 @@ namespace RankEngine.Bench;
 ///                                                                         RESP server vs the embedded API, plus 2× overload
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- train-scale [items] [events] [max-rank]
 ///                                                                         model training time and peak memory (synthetic)
+///   dotnet run -c Release --project bench/RankEngine.Bench -- event-flood [events] [users] [items] [threads]
+///                                                                         disk curve of an event flood (tools/event-flood.sh)
+///   dotnet run -c Release --project bench/RankEngine.Bench -- slowloris CLI.dll [connections] [auth|noauth] [seconds]
+///                                                                         server RSS with stalled connections (tools/slowloris.sh)
+///   dotnet run -c Release --project bench/RankEngine.Bench -- rank-cost [items] [rounds]   RANK time against the cost limit
 /// BenchmarkDotNet suites (per-op detail, allocations):
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- --filter '*Encoder*'
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- --filter '*Store*' --job short
@@ -37,6 +42,17 @@ public static class Program
             case "train-scale":
                 Models.TrainScale.Run(args.Length > 1 ? int.Parse(args[1]) : 1_000_000, args.Length > 2 ? long.Parse(args[2]) : 10_000_000,
                     args.Length > 3 ? int.Parse(args[3]) : 128);
+                return 0;
+            case "event-flood":
+                Hardening.HardeningRuns.EventFlood(args.Length > 1 ? long.Parse(args[1]) : 1_000_000, args.Length > 2 ? int.Parse(args[2]) : 50,
+                    args.Length > 3 ? int.Parse(args[3]) : 20, args.Length > 4 ? int.Parse(args[4]) : 8);
+                return 0;
+            case "slowloris":
+                Hardening.HardeningRuns.Slowloris(args[1], args.Length > 2 ? int.Parse(args[2]) : 1000, args.Length <= 3 || args[3] != "noauth",
+                    args.Length > 4 ? int.Parse(args[4]) : 10);
+                return 0;
+            case "rank-cost":
+                Hardening.RankCostRun.Run(args.Length > 1 ? int.Parse(args[1]) : 20_000, args.Length > 2 ? int.Parse(args[2]) : 5);
                 return 0;
             case "scoring":
                 ScoringSideBySide.Run(args.Length > 1 ? int.Parse(args[1]) : 1_000_000, args.Length > 2 ? int.Parse(args[2]) : 7);

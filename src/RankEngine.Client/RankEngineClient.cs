@@ -13,6 +13,12 @@ public sealed record RankEngineClientOptions
 
     /// <summary>How long connecting may take.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Send a PING when the connection has been idle this long, so a server's idle timeout (5 minutes by default)
+    /// does not close a long-lived client. Null or zero: never. Default 60 s.
+    /// </summary>
+    public TimeSpan? KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(60);
 }
 
 /// <summary>
@@ -36,13 +42,24 @@ public sealed partial class RankEngineClient : IAsyncDisposable
     private Exception? _failure;
     private readonly Task _readLoop;
     private readonly Task _writeLoop;
+    private readonly Timer? _keepAlive;
+    private long _lastSend = Environment.TickCount64;
 
-    private RankEngineClient(Socket socket)
+    private RankEngineClient(Socket socket, TimeSpan? keepAlive)
     {
         _socket = socket;
         _stream = new NetworkStream(socket, ownsSocket: true);
         _readLoop = Task.Run(ReadLoopAsync);
         _writeLoop = Task.Run(WriteLoopAsync);
+        if (keepAlive is { } every && every > TimeSpan.Zero)
+            _keepAlive = new Timer(_ => KeepAlive(every), null, every, every);
+    }
+
+    private void KeepAlive(TimeSpan every)
+    {
+        if (Environment.TickCount64 - Interlocked.Read(ref _lastSend) < (long)every.TotalMilliseconds) return;
+        // A failed PING fails the connection like any request would; nothing to do here.
+        _ = PingAsync().ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
     }
 
     /// <summary>The server's address.</summary>
@@ -72,7 +89,7 @@ public sealed partial class RankEngineClient : IAsyncDisposable
             socket.Dispose();
             throw new RankEngineConnectionException($"cannot connect to {host}:{port}: {e.Message}", e);
         }
-        var client = new RankEngineClient(socket);
+        var client = new RankEngineClient(socket, options.KeepAliveInterval);
         if (options.AuthToken is not null)
         {
             try
@@ -122,6 +139,7 @@ public sealed partial class RankEngineClient : IAsyncDisposable
                     return Task.FromException<RespValue>(new RankEngineConnectionException($"the connection is closed: {_failure.Message}", _failure));
                 request.WriteTo(_outgoing);
                 _pending.Enqueue(reply);
+                Interlocked.Exchange(ref _lastSend, Environment.TickCount64);
                 if (!_writerSignaled) _writerSignaled = signal = true;
             }
         }
@@ -223,6 +241,7 @@ public sealed partial class RankEngineClient : IAsyncDisposable
     /// <summary>Closes the connection; pending requests fail.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_keepAlive is not null) await _keepAlive.DisposeAsync().ConfigureAwait(false);
         Fail(new ObjectDisposedException(nameof(RankEngineClient)));
         _shutdown.Cancel();
         try { await Task.WhenAll(_readLoop, _writeLoop).ConfigureAwait(false); } catch (Exception) { }

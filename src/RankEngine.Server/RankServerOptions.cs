@@ -26,6 +26,9 @@ public sealed record RankServerOptions
     /// <summary>When set, every command but AUTH, HELLO … AUTH and QUIT is refused with NOAUTH until the client sends this token.</summary>
     public string? AuthToken { get; init; }
 
+    /// <summary>With a token set: /metrics answers 401 unless the request carries <c>Authorization: Bearer &lt;token&gt;</c>. /healthz and /readyz stay open.</summary>
+    public bool MetricsRequireAuth { get; init; }
+
     /// <summary>Name of the model file, reported by INFO (the engine does not keep it).</summary>
     public string? ModelName { get; init; }
 
@@ -70,6 +73,50 @@ public sealed record ServerLimits
     /// <summary>Most open protocol connections; further ones are answered <c>-BUSY</c> and closed.</summary>
     public int MaxConnections { get; init; } = 1024;
 
+    /// <summary>Most open protocol connections from one client address, so one client cannot take every slot. Default 256.</summary>
+    public int MaxConnectionsPerAddress { get; init; } = 256;
+
+    /// <summary>A connection that sends nothing for this long is closed (like Redis' <c>timeout</c>). Zero: never. Default 5 minutes.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>With a token set: a connection that has not authenticated this long after it opened is closed. Default 10 s.</summary>
+    public TimeSpan AuthTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// With a token set: the most unread request bytes a connection may hold before it authenticates. AUTH, HELLO and
+    /// QUIT fit; anything larger is answered NOAUTH and the connection closed, so unauthenticated clients pin almost
+    /// no memory. Default 4 KiB.
+    /// </summary>
+    public int UnauthenticatedBufferBytes { get; init; } = 4096;
+
+    /// <summary>
+    /// Unread request bytes buffered over all connections. Past it, a connection holding an incomplete request
+    /// larger than 64 KiB is answered <c>-BUSY</c> and closed instead of buffering more. Default 256 MiB.
+    /// </summary>
+    public long MaxBufferedBytes { get; init; } = 256L << 20;
+
+    /// <summary>Failed AUTH attempts after which a connection is closed. Each failure is also delayed (longer the more failures its address had in the last minute) and logged. Default 3.</summary>
+    public int MaxAuthFailures { get; init; } = 3;
+
+    /// <summary>
+    /// Most work one request may ask for, in multiply-adds, checked before it runs (answered <c>-TOOLARGE</c>):
+    /// RANK with DIVERSITY costs k × pool × dimension (MMR compares each pick with a pool of max(4k, k + 50)
+    /// candidates), without it k × dimension. The default, 2^27, is about 35 ms of MMR at the ~3.8 G multiply-adds/s
+    /// measured on a shared 2-vCPU Xeon (bench/RESULTS.md), so a RANK stays near 100 ms with its catalog scan:
+    /// <c>RANK u K 4096 DIVERSITY 0.5</c> (3.7e10) is refused, <c>K 200 DIVERSITY 0.5</c> at 544 dimensions (8.7e7) runs.
+    /// </summary>
+    public long MaxRequestCost { get; init; } = 1L << 27;
+
+    /// <summary>Bytes of a text beyond which encoding costs no more (the encoder truncates to its sequence length).</summary>
+    public const int EncodeBytesPerTextCap = 512;
+
+    /// <summary>
+    /// Most text in one ENCODE, in UTF-8 bytes with each text counting at most <see cref="EncodeBytesPerTextCap"/>:
+    /// the encoder's work is about proportional to it. Default 32 KiB, i.e. 64 full-length texts (about 0.3–0.5 s
+    /// with USE-lite on two cores, bench/RESULTS.md); the old maximum, 256 full texts, took 1.3–2 s.
+    /// </summary>
+    public int MaxEncodeBytes { get; init; } = 32 * 1024;
+
     /// <summary>
     /// Most engine calls running at once over all connections. A request that finds no free slot waits for one
     /// until its deadline, then is answered <c>-BUSY</c>.
@@ -104,6 +151,14 @@ public sealed record ServerLimits
         Positive(MaxConnections, nameof(MaxConnections));
         Positive(MaxInFlight, nameof(MaxInFlight));
         Positive(SendBufferBytes, nameof(SendBufferBytes));
+        Positive(MaxConnectionsPerAddress, nameof(MaxConnectionsPerAddress));
+        Positive(UnauthenticatedBufferBytes, nameof(UnauthenticatedBufferBytes));
+        Positive(MaxBufferedBytes, nameof(MaxBufferedBytes));
+        Positive(MaxAuthFailures, nameof(MaxAuthFailures));
+        Positive(MaxRequestCost, nameof(MaxRequestCost));
+        Positive(MaxEncodeBytes, nameof(MaxEncodeBytes));
+        if (IdleTimeout < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(IdleTimeout), IdleTimeout, "IdleTimeout must not be negative (zero: never)");
+        if (AuthTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(AuthTimeout), AuthTimeout, "AuthTimeout must be positive");
         if (RequestTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(RequestTimeout), RequestTimeout, "RequestTimeout must be positive");
         if (MaxArgumentBytes > MaxFrameBytes) throw new ArgumentOutOfRangeException(nameof(MaxArgumentBytes), "MaxArgumentBytes cannot exceed MaxFrameBytes");
     }

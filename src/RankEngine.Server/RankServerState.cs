@@ -18,8 +18,15 @@ public sealed class RankServerState : IDisposable
         Engine = engine;
         Options = options;
         Gate = new AdmissionGate(options.Limits.MaxInFlight);
+        Buffers = new Hosting.BufferBudget(options.Limits.MaxBufferedBytes);
         Meter = new ServerMeter(this);
     }
+
+    /// <summary>Per-address connection counts and failed AUTH attempts.</summary>
+    internal Hosting.AddressBook Addresses { get; } = new();
+
+    /// <summary>Unread request bytes over all connections.</summary>
+    internal Hosting.BufferBudget Buffers { get; }
 
     /// <summary>The engine every connection calls.</summary>
     public RankingEngine Engine { get; }

@@ -14,9 +14,12 @@ public static class CrashWorkload
         new VectorSpec("collab", 8, VectorElementType.Float16));
 
     /// <summary>
-    /// Options with frequent checkpoints, so kills land before, during and after checkpoints and log truncation.
-    /// <paramref name="checkpoints"/>: "timer" (every 150 ms and every 256 KiB of log), "size" (every 256 KiB of log
-    /// only) or "none" (never while running: recovery is pure log replay).
+    /// Options with frequent checkpoints and compactions, so kills land before, during and after checkpoints,
+    /// hybrid-log compaction and log truncation. <paramref name="checkpoints"/>: "timer" (checkpoints every 150 ms
+    /// and every 256 KiB of log, compaction past 64 KiB at ratio 1.5), "size" (the same without the timer),
+    /// "compact" (checkpoints by size, compaction whenever the log reaches 1.5 × its live data: nearly always
+    /// compacting) or "none" (no checkpoint or compaction while running: recovery is pure log replay).
+    /// RANKSTORE_CRASH_NOCOMPACT=1 turns compaction off in every mode (to compare failure rates by hand).
     /// </summary>
     public static StoreOptions Options(string directory, string checkpoints = "timer") => new()
     {
@@ -25,6 +28,9 @@ public static class CrashWorkload
         CheckpointInterval = checkpoints == "timer" ? TimeSpan.FromMilliseconds(150) : null,
         CheckpointWalBytes = checkpoints == "none" ? long.MaxValue : 256 * 1024,
         CheckpointOnDispose = checkpoints != "none",
+        CompactionRatio = checkpoints == "none" || Environment.GetEnvironmentVariable("RANKSTORE_CRASH_NOCOMPACT") == "1" ? 0 : 1.5,
+        CompactionMinBytes = checkpoints == "compact" ? 0 : 64 * 1024,
+        SegmentBytes = 4L << 20,
         LogMemoryBytes = 16L << 20,
         ExpectedRecords = 64 * 1024,
         MaxUserEvents = StoreLimits.MaxUserEventsCap,

@@ -2,14 +2,14 @@ using RankEngine.Store;
 using RankEngine.StoreCrashWorker;
 
 // Usage:
-//   write <dir> <seed> <threads> <timer|size|none>
+//   write <dir> <seed> <threads> <timer|size|compact|none>
 //                                  open the store (checkpoint mode, see CrashWorkload.Options), print READY, then write until killed. Each writer thread prints
 //                                  "B <thread> P|D|E <id> <n>" before an operation and "A <thread>" only after the
 //                                  store call returned (the write is durable), flushed line by line.
 //   hold <dir>                     open the store, print READY, keep it open until stdin closes.
 if (args.Length < 2)
 {
-    Console.Error.WriteLine("usage: write <dir> <seed> <threads> <timer|size|none> | hold <dir>");
+    Console.Error.WriteLine("usage: write <dir> <seed> <threads> <timer|size|compact|none> | hold <dir>");
     return 2;
 }
 

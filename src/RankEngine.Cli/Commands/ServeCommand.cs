@@ -14,6 +14,25 @@ internal static class ServeCommand
 {
     public const string AuthTokenVariable = "RANKENGINE_AUTH_TOKEN";
 
+    /// <summary>The token from --auth-token-file, else $RANKENGINE_AUTH_TOKEN, else --auth-token (with a warning: argv is visible in ps).</summary>
+    internal static string? ResolveToken(string? fromArgv, string? file)
+    {
+        if (file is not null)
+        {
+            if (fromArgv is not null) throw new ArgumentException("give --auth-token or --auth-token-file, not both");
+            if (!File.Exists(file)) throw new ArgumentException($"--auth-token-file '{file}' does not exist");
+            string line = File.ReadLines(file).FirstOrDefault()?.Trim() ?? "";
+            if (line.Length == 0) throw new ArgumentException($"--auth-token-file '{file}' is empty");
+            return line;
+        }
+        if (fromArgv is not null)
+        {
+            Console.Error.WriteLine($"warning: --auth-token is visible to other users in ps; prefer --auth-token-file or ${AuthTokenVariable}");
+            return fromArgv;
+        }
+        return Environment.GetEnvironmentVariable(AuthTokenVariable);
+    }
+
     public static Command Create()
     {
         var dataDir = EngineOptions.DataDir();
@@ -24,17 +43,24 @@ internal static class ServeCommand
         var bind = new Option<string?>("--bind") { Description = "Address to listen on (default 127.0.0.1: loopback unless told otherwise)." };
         var port = new Option<int?>("--port", "-p") { Description = $"Protocol port (default {RankServerOptions.DefaultPort}; 0: a free port)." };
         var httpPort = new Option<int?>("--http-port") { Description = $"HTTP port for /healthz, /readyz, /metrics (default {RankServerOptions.DefaultHttpPort}; 0: off)." };
-        var authToken = new Option<string?>("--auth-token") { Description = $"Require AUTH with this token (default: ${AuthTokenVariable})." };
+        var authToken = new Option<string?>("--auth-token") { Description = $"Require AUTH with this token. Visible in ps: prefer --auth-token-file or ${AuthTokenVariable}." };
+        var authTokenFile = new Option<string?>("--auth-token-file") { Description = "Require AUTH with the token in this file (first line; preferred: not visible in ps)." };
         var maxConnections = new Option<int?>("--max-connections") { Description = $"Most open connections (default {new ServerLimits().MaxConnections})." };
         var maxInFlight = new Option<int?>("--max-inflight") { Description = "Most engine calls at once (default: CPU count)." };
         var timeout = new Option<int?>("--timeout-ms") { Description = $"Per-request deadline: requests that cannot start within it get -BUSY (default {new ServerLimits().RequestTimeout.TotalMilliseconds:0})." };
+        var perAddress = new Option<int?>("--max-connections-per-address") { Description = $"Most open connections from one client address (default {new ServerLimits().MaxConnectionsPerAddress})." };
+        var idle = new Option<int?>("--idle-timeout-s") { Description = $"Close connections idle this long (default {new ServerLimits().IdleTimeout.TotalSeconds:0}; 0: never)." };
+        var authDeadline = new Option<int?>("--auth-timeout-s") { Description = $"With a token: close connections that have not authenticated this long after connecting (default {new ServerLimits().AuthTimeout.TotalSeconds:0})." };
+        var buffered = new Option<int?>("--max-buffered-mb") { Description = $"Unread request bytes over all connections before large stalled requests are refused (default {new ServerLimits().MaxBufferedBytes >> 20})." };
+        var metricsAuth = new Option<bool>("--metrics-require-auth") { Description = "With a token: /metrics needs Authorization: Bearer <token>." };
 
         var command = new Command("serve",
             "Serve the engine over TCP (RESP protocol: redis-cli and Redis client libraries work) with HTTP health and metrics endpoints.\n" +
             "Settings also come from appsettings.json, appsettings.$DOTNET_ENVIRONMENT.json, --config FILE and RANKENGINE__… environment " +
             "variables (section RankEngine; options given here win); logging from the standard Logging section (docs/configuration.md).")
         {
-            dataDir, model, backend, config, contentDim, bind, port, httpPort, authToken, maxConnections, maxInFlight, timeout,
+            dataDir, model, backend, config, contentDim, bind, port, httpPort, authToken, authTokenFile, maxConnections, maxInFlight, timeout,
+            perAddress, idle, authDeadline, buffered, metricsAuth,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
         {
@@ -54,10 +80,20 @@ internal static class ServeCommand
             Given(bind, $"{s}:Bind", v => v);
             Given(port, $"{s}:Port", v => v?.ToString(inv));
             Given(httpPort, $"{s}:HttpPort", v => v?.ToString(inv));
-            Given(authToken, $"{s}:AuthToken", v => v);
+            // A token typed here (--auth-token, or --auth-token-file read now) wins over configuration's AuthToken and AuthTokenFile.
+            if (parse.GetResult(authToken) is { Implicit: false } || parse.GetResult(authTokenFile) is { Implicit: false })
+            {
+                overrides[$"{s}:AuthToken"] = ResolveToken(parse.GetValue(authToken), parse.GetValue(authTokenFile));
+                overrides[$"{s}:AuthTokenFile"] = "";
+            }
             Given(maxConnections, $"{s}:Limits:MaxConnections", v => v?.ToString(inv));
             Given(maxInFlight, $"{s}:Limits:MaxInFlight", v => v?.ToString(inv));
             Given(timeout, $"{s}:Limits:RequestTimeout", v => v is null ? null : TimeSpan.FromMilliseconds(v.Value).ToString("c", inv));
+            Given(perAddress, $"{s}:Limits:MaxConnectionsPerAddress", v => v?.ToString(inv));
+            Given(idle, $"{s}:Limits:IdleTimeout", v => v is null ? null : TimeSpan.FromSeconds(v.Value).ToString("c", inv));
+            Given(authDeadline, $"{s}:Limits:AuthTimeout", v => v is null ? null : TimeSpan.FromSeconds(v.Value).ToString("c", inv));
+            Given(buffered, $"{s}:Limits:MaxBufferedBytes", v => v is null ? null : ((long)v.Value << 20).ToString(inv));
+            Given(metricsAuth, $"{s}:MetricsRequireAuth", v => v ? "true" : "false");
 
             // Defaults (appsettings.json, environment variables, Logging section) come with the default host builder.
             var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Configuration = ServeConfiguration.Initial() });

@@ -24,6 +24,15 @@ public sealed class RankServerSettings
     /// <summary>Token clients must send with AUTH; null or absent: no authentication.</summary>
     public string? AuthToken { get; set; }
 
+    /// <summary>
+    /// A file whose first line is the token (not visible in ps, unlike a token on the command line); null or empty:
+    /// none. Give this or <see cref="AuthToken"/>, not both.
+    /// </summary>
+    public string? AuthTokenFile { get; set; }
+
+    /// <summary>With a token: /metrics answers 401 unless the request carries <c>Authorization: Bearer &lt;token&gt;</c>.</summary>
+    public bool MetricsRequireAuth { get; set; }
+
     /// <summary>Request, connection and concurrency limits.</summary>
     public ServerLimits Limits { get; set; } = new();
 
@@ -39,6 +48,19 @@ public sealed class RankServerSettings
         if (Port is < 0 or > 65535) problems.Add($"{SectionName}:Port is {Port}: must be 0…65535");
         if (HttpPort is < 0 or > 65535) problems.Add($"{SectionName}:HttpPort is {HttpPort}: must be 0…65535 (0: off)");
         if (AuthToken is { Length: 0 }) problems.Add($"{SectionName}:AuthToken is empty");
+        string? token = AuthToken;
+        if (!string.IsNullOrEmpty(AuthTokenFile))
+        {
+            if (!string.IsNullOrEmpty(AuthToken))
+                problems.Add($"{SectionName}:AuthToken and {SectionName}:AuthTokenFile are both set: give one");
+            else if (!File.Exists(AuthTokenFile))
+                problems.Add($"{SectionName}:AuthTokenFile '{AuthTokenFile}' does not exist");
+            else
+            {
+                token = File.ReadLines(AuthTokenFile).FirstOrDefault()?.Trim() ?? "";
+                if (token.Length == 0) problems.Add($"{SectionName}:AuthTokenFile '{AuthTokenFile}' is empty");
+            }
+        }
         try
         {
             Limits.Validate();
@@ -55,7 +77,8 @@ public sealed class RankServerSettings
             BindAddress = address!,
             Port = Port,
             HttpPort = HttpPort == 0 ? null : HttpPort,
-            AuthToken = AuthToken,
+            AuthToken = token,
+            MetricsRequireAuth = MetricsRequireAuth,
             ModelName = modelName,
             Limits = Limits,
         };

@@ -48,6 +48,7 @@ internal sealed class RespListenerService : BackgroundService
         _state.SetReady(true);
         _logger.LogInformation("RankEngine protocol listening on {EndPoint}{Auth}", _state.RespEndPoint,
             options.AuthToken is null ? "" : " (AUTH required)");
+        _state.Engine.Store.BackgroundFailed += OnBackgroundFailure;
         return base.StartAsync(cancellationToken);
     }
 
@@ -71,27 +72,35 @@ internal sealed class RespListenerService : BackgroundService
                 continue;
             }
             socket.NoDelay = true;
+            var address = (socket.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
+            if (!_state.Addresses.TryOpen(address, _state.Options.Limits.MaxConnectionsPerAddress))
+            {
+                _ = RejectAsync(socket, $"too many connections from {address} (limit {_state.Options.Limits.MaxConnectionsPerAddress} per address)");
+                continue;
+            }
             if (!_state.Metrics.TryOpenConnection(_state.Options.Limits.MaxConnections))
             {
-                _ = RejectAsync(socket);
+                _state.Addresses.Close(address);
+                _ = RejectAsync(socket, $"too many connections (limit {_state.Options.Limits.MaxConnections})");
                 continue;
             }
             long id = Interlocked.Increment(ref _nextSession);
-            _sessions[id] = Task.Run(() => ServeAsync(id, socket, stoppingToken), CancellationToken.None);
+            _sessions[id] = Task.Run(() => ServeAsync(id, socket, address, stoppingToken), CancellationToken.None);
         }
     }
 
-    private async Task ServeAsync(long id, Socket socket, CancellationToken stoppingToken)
+    private async Task ServeAsync(long id, Socket socket, IPAddress address, CancellationToken stoppingToken)
     {
+        var guard = new ConnectionGuard(address, authenticated: _state.Options.AuthToken is null);
         try
         {
             await using var stream = new NetworkStream(socket, ownsSocket: true);
             var received = SocketReceiver.CreatePipe(_state.Options.Limits);
             var arrivals = new ArrivalClock();
             using var stopReceiving = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-            var receive = SocketReceiver.RunAsync(socket, received.Writer, arrivals, stopReceiving.Token);
+            var receive = SocketReceiver.RunAsync(socket, received.Writer, arrivals, stopReceiving.Token, _state.Options.Limits, guard);
             var output = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 4096, leaveOpen: true));
-            var session = new RespSession(_state, received.Reader, output, _logger, arrivals)
+            var session = new RespSession(_state, received.Reader, output, _logger, arrivals, guard)
             {
                 RemoteEndPoint = socket.RemoteEndPoint,
                 LocalEndPoint = socket.LocalEndPoint,
@@ -99,6 +108,11 @@ internal sealed class RespListenerService : BackgroundService
             await session.RunAsync(stoppingToken).ConfigureAwait(false);
             stopReceiving.Cancel(); // the session ended (QUIT, protocol error, client gone): stop reading its socket
             await receive.ConfigureAwait(false);
+            if (guard.TimedOut is { } why)
+            {
+                _state.Metrics.ConnectionTimedOut();
+                _logger.LogDebug("connection {Id} from {Address} closed: {Reason}", id, address, why);
+            }
         }
         catch (Exception e)
         {
@@ -107,11 +121,12 @@ internal sealed class RespListenerService : BackgroundService
         finally
         {
             _state.Metrics.ConnectionClosed();
+            _state.Addresses.Close(address);
             _sessions.TryRemove(id, out _);
         }
     }
 
-    private async Task RejectAsync(Socket socket)
+    private async Task RejectAsync(Socket socket, string why)
     {
         _state.Metrics.ConnectionRejected();
         _state.Metrics.Error(ErrorCode.Busy);
@@ -119,7 +134,7 @@ internal sealed class RespListenerService : BackgroundService
         {
             using (socket)
             {
-                byte[] reply = System.Text.Encoding.ASCII.GetBytes($"-BUSY too many connections (limit {_state.Options.Limits.MaxConnections})\r\n");
+                byte[] reply = System.Text.Encoding.ASCII.GetBytes($"-BUSY {why}\r\n");
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
                 await socket.SendAsync(reply, SocketFlags.None, timeout.Token).ConfigureAwait(false);
                 socket.Shutdown(SocketShutdown.Both);
@@ -130,8 +145,13 @@ internal sealed class RespListenerService : BackgroundService
         }
     }
 
+    private void OnBackgroundFailure(Exception e) =>
+        _logger.LogError("store background work failed ({Count} failures so far): {Type}: {Message}",
+            _state.Engine.Store.BackgroundErrorCount, e.GetType().Name, e.Message);
+
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        _state.Engine.Store.BackgroundFailed -= OnBackgroundFailure;
         _state.SetReady(false);
         _listener?.Dispose();
         await base.StopAsync(cancellationToken).ConfigureAwait(false);

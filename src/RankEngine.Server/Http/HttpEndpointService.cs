@@ -9,16 +9,22 @@ namespace RankEngine.Server.Http;
 
 /// <summary>
 /// A deliberately tiny HTTP/1.1 endpoint over a TCP listener (ASP.NET Core is not part of this build):
-/// <c>GET /healthz</c> (200 while the process runs), <c>GET /readyz</c> (200 while the protocol listener accepts,
-/// else 503) and <c>GET /metrics</c> (Prometheus text). One request per connection; request heads over 8 KiB or
-/// slower than 5 s are dropped; at most 16 connections are served at once.
+/// <c>GET /healthz</c> (200 while the process runs), <c>GET /readyz</c> (200 while the protocol listener accepts and
+/// the store's background work is not failing, else 503 with the reason) and <c>GET /metrics</c> (Prometheus text;
+/// with <see cref="RankServerOptions.MetricsRequireAuth"/> it needs <c>Authorization: Bearer token</c>). One request
+/// per connection; request heads over 8 KiB are refused. Slow clients cannot starve probes: a head must arrive
+/// within 2 s, and when 32 connections are already waiting for theirs, a new connection evicts the one that has
+/// waited longest. A probe sends its head at once and is answered long before it could be the oldest, while a
+/// slowloris client holding connections open only evicts its own.
 /// </summary>
 internal sealed class HttpEndpointService : BackgroundService
 {
     private const int MaxHeadBytes = 8192;
+    internal static readonly TimeSpan HeadTimeout = TimeSpan.FromSeconds(2);
     private readonly RankServerState _state;
     private readonly ILogger<HttpEndpointService> _logger;
-    private readonly SemaphoreSlim _concurrency = new(16, 16);
+    internal const int MaxPendingHeads = 32;
+    private readonly LinkedList<CancellationTokenSource> _pending = new(); // connections waiting for their head, oldest first
     private TcpListener? _listener;
 
     public HttpEndpointService(RankServerState state, ILogger<HttpEndpointService> logger)
@@ -62,26 +68,36 @@ internal sealed class HttpEndpointService : BackgroundService
             {
                 continue;
             }
-            if (!_concurrency.Wait(0))
+            var timeout = new CancellationTokenSource(HeadTimeout);
+            LinkedListNode<CancellationTokenSource> node;
+            lock (_pending)
             {
-                socket.Dispose();
-                continue;
+                if (_pending.Count >= MaxPendingHeads)
+                {
+                    // Evict the connection that has waited longest for its head (a slow client, not a probe).
+                    var oldest = _pending.First!;
+                    _pending.RemoveFirst();
+                    oldest.Value.Cancel();
+                }
+                node = _pending.AddLast(timeout);
             }
-            _ = Task.Run(async () =>
-            {
-                try { await ServeAsync(socket).ConfigureAwait(false); }
-                finally { _concurrency.Release(); }
-            }, CancellationToken.None);
+            _ = Task.Run(() => ServeAsync(socket, timeout, node), CancellationToken.None);
         }
     }
 
-    private async Task ServeAsync(Socket socket)
+    private void HeadDone(LinkedListNode<CancellationTokenSource> node)
+    {
+        lock (_pending)
+            if (node.List is not null) _pending.Remove(node);
+    }
+
+    private async Task ServeAsync(Socket socket, CancellationTokenSource timeout, LinkedListNode<CancellationTokenSource> node)
     {
         using (socket)
+        using (timeout)
         {
             try
             {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
                 var head = new byte[MaxHeadBytes];
                 int length = 0;
                 while (head.AsSpan(0, length).IndexOf("\r\n\r\n"u8) < 0)
@@ -91,12 +107,19 @@ internal sealed class HttpEndpointService : BackgroundService
                     if (n == 0) return;
                     length += n;
                 }
+                HeadDone(node);
                 var (status, reason, contentType, body) = Route(head.AsSpan(0, length));
+                // The head is in: give the reply its own short budget.
+                timeout.CancelAfter(HeadTimeout);
                 await RespondAsync(socket, status, reason, contentType, body, timeout.Token).ConfigureAwait(false);
             }
             catch (Exception e) when (e is SocketException or OperationCanceledException or IOException)
             {
                 _logger.LogDebug("HTTP connection dropped: {Message}", e.Message);
+            }
+            finally
+            {
+                HeadDone(node);
             }
         }
     }
@@ -115,10 +138,38 @@ internal sealed class HttpEndpointService : BackgroundService
         return path switch
         {
             "/healthz" => (200, "OK", "text/plain", "ok\n"),
-            "/readyz" => _state.IsReady ? (200, "OK", "text/plain", "ready\n") : (503, "Service Unavailable", "text/plain", "not ready\n"),
+            "/readyz" => Readiness(),
+            "/metrics" when !MetricsAuthorized(head) => (401, "Unauthorized", "text/plain", "metrics need Authorization: Bearer <token>\n"),
             "/metrics" => (200, "OK", "text/plain; version=0.0.4; charset=utf-8", PrometheusText.Render(_state)),
             _ => (404, "Not Found", "text/plain", "not found (try /healthz, /readyz, /metrics)\n"),
         };
+    }
+
+    private (int, string, string, string) Readiness()
+    {
+        if (!_state.IsReady) return (503, "Service Unavailable", "text/plain", "not ready\n");
+        var store = _state.Engine.Store;
+        if (store.BackgroundFailing)
+        {
+            string why = store.LastBackgroundError is { } e ? $"{e.GetType().Name}: {e.Message}".ReplaceLineEndings(" ") : "unknown";
+            return (503, "Service Unavailable", "text/plain", $"not ready: store background work failing ({why})\n");
+        }
+        return (200, "OK", "text/plain", "ready\n");
+    }
+
+    /// <summary>True unless /metrics needs the token and the head lacks <c>Authorization: Bearer token</c>.</summary>
+    private bool MetricsAuthorized(ReadOnlySpan<byte> head)
+    {
+        if (!_state.Options.MetricsRequireAuth || _state.Options.AuthToken is not { } token) return true;
+        byte[] expected = Encoding.UTF8.GetBytes("Bearer " + token);
+        foreach (var range in head.Split("\r\n"u8))
+        {
+            var line = head[range];
+            int colon = line.IndexOf((byte)':');
+            if (colon < 0 || !Ascii.EqualsIgnoreCase(line[..colon].Trim((byte)' '), "Authorization"u8)) continue;
+            return System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(line[(colon + 1)..].Trim((byte)' '), expected);
+        }
+        return false;
     }
 
     private static async Task RespondAsync(Socket socket, int status, string reason, string contentType, string body, CancellationToken cancellation)
@@ -139,7 +190,6 @@ internal sealed class HttpEndpointService : BackgroundService
 
     public override void Dispose()
     {
-        _concurrency.Dispose();
         base.Dispose();
     }
 }

@@ -53,7 +53,10 @@ internal static class PrometheusText
 
         w.Gauge("rankengine_connections", "Open protocol connections.", m.Connections);
         w.Counter("rankengine_connections_total", "Protocol connections accepted since start.", m.ConnectionsTotal);
-        w.Counter("rankengine_connections_rejected_total", "Connections refused because the connection limit was reached.", m.ConnectionsRejected);
+        w.Counter("rankengine_connections_rejected_total", "Connections refused because a connection limit (total or per address) was reached.", m.ConnectionsRejected);
+        w.Counter("rankengine_connections_timed_out_total", "Connections closed for the idle timeout or the authentication deadline.", m.ConnectionsTimedOut);
+        w.Counter("rankengine_auth_failures_total", "Failed AUTH attempts.", m.AuthFailures);
+        w.Gauge("rankengine_buffered_request_bytes", "Unread request bytes buffered over all connections.", state.Buffers.Held);
         w.Counter("rankengine_received_bytes_total", "Protocol bytes read from clients.", m.BytesReceived);
         w.Counter("rankengine_sent_bytes_total", "Protocol bytes written to clients.", m.BytesSent);
 
@@ -61,6 +64,7 @@ internal static class PrometheusText
         var store = engine.Store.GetStats();
         w.Gauge("rankengine_users", "Users in the store.", store.Users);
         w.Gauge("rankengine_store_hybrid_log_bytes", "Bytes of the FASTER hybrid log between its begin and tail (memory and disk).", store.HybridLogBytes);
+        w.Gauge("rankengine_store_log_bytes", "Bytes of the store's hybrid log (begin to tail); the same value as rankengine_store_hybrid_log_bytes, kept for existing dashboards.", engine.Store.LogBytes);
         w.Gauge("rankengine_store_hybrid_log_memory_bytes", "Bytes of the hybrid log held in memory.", store.HybridLogMemoryBytes);
         w.Gauge("rankengine_store_wal_bytes", "Bytes of the write-ahead log not yet truncated by a checkpoint.", store.WalBytes);
         w.Gauge("rankengine_store_disk_bytes", "Bytes of all files in the data directory.", store.DiskBytes);
@@ -68,6 +72,12 @@ internal static class PrometheusText
         w.Gauge("rankengine_store_checkpoint_age_seconds", "Seconds since the last checkpoint finished (since the store was opened, before the first).",
             (DateTimeOffset.UtcNow - (store.LastCheckpointAt ?? store.OpenedAt)).TotalSeconds);
         w.Gauge("rankengine_store_last_checkpoint_duration_seconds", "How long the last checkpoint took (0 before the first).", store.LastCheckpointDuration.TotalSeconds);
+        w.Counter("rankengine_store_compactions_total", "Hybrid-log compactions since the store was opened.", engine.Store.CompactionCount);
+        w.Counter("rankengine_store_background_errors_total", "Failed background checkpoints or compactions.", engine.Store.BackgroundErrorCount);
+        w.Gauge("rankengine_store_background_failing", "1 while the latest background checkpoint or compaction failed.", engine.Store.BackgroundFailing ? 1 : 0);
+
+        w.Gauge("rankengine_model_refit_failing", "1 while the latest background model refit failed (the previous model keeps serving; INFO engine last_refit_error says why).",
+            state.LastRefitError is null ? 0 : 1);
 
         w.Counter("rankengine_encoder_calls_total", "Encoder calls (one per batch of texts) in this process.", EncoderMetrics.Calls);
         w.Counter("rankengine_encoder_texts_total", "Texts encoded.", EncoderMetrics.Texts);

@@ -31,6 +31,11 @@ internal sealed class ServerMeter : IDisposable
         _meter.CreateObservableUpDownCounter("rankengine.connections", () => m.Connections, "{connection}", "Open protocol connections.");
         _meter.CreateObservableUpDownCounter("rankengine.queue.depth", () => (long)state.Gate.Waiting, "{request}", "Requests waiting for an engine slot.");
         _meter.CreateObservableUpDownCounter("rankengine.inflight", () => (long)state.Gate.InFlight, "{request}", "Engine calls running.");
+        _meter.CreateObservableCounter("rankengine.connections.timed_out", () => m.ConnectionsTimedOut, "{connection}", "Connections closed for the idle timeout or the authentication deadline.");
+        _meter.CreateObservableCounter("rankengine.auth.failures", () => m.AuthFailures, "{attempt}", "Failed AUTH attempts.");
+        _meter.CreateObservableUpDownCounter("rankengine.buffered", () => state.Buffers.Held, "By", "Unread request bytes buffered over all connections.");
+        _meter.CreateObservableCounter("rankengine.store.compactions", () => state.Engine.Store.CompactionCount, "{compaction}", "Hybrid-log compactions since the store was opened.");
+        _meter.CreateObservableCounter("rankengine.store.background_errors", () => state.Engine.Store.BackgroundErrorCount, "{error}", "Failed background checkpoints or compactions.");
         _meter.CreateObservableCounter("rankengine.received", () => m.BytesReceived, "By", "Protocol bytes read from clients.");
         _meter.CreateObservableCounter("rankengine.sent", () => m.BytesSent, "By", "Protocol bytes written to clients.");
         _meter.CreateObservableUpDownCounter("rankengine.items", () => (long)state.Engine.ItemCount, "{item}", "Items in the catalog.");

@@ -70,6 +70,18 @@ public sealed class ServerMetrics
 
     internal void ConnectionRejected() => Interlocked.Increment(ref _connectionsRejected);
 
+    private long _connectionsTimedOut, _authFailures;
+
+    /// <summary>Connections closed for the idle timeout or the authentication deadline.</summary>
+    public long ConnectionsTimedOut => Interlocked.Read(ref _connectionsTimedOut);
+
+    /// <summary>Failed AUTH (or HELLO … AUTH) attempts.</summary>
+    public long AuthFailures => Interlocked.Read(ref _authFailures);
+
+    internal void ConnectionTimedOut() => Interlocked.Increment(ref _connectionsTimedOut);
+
+    internal void AuthFailed() => Interlocked.Increment(ref _authFailures);
+
     /// <summary>One answered request and how long it took from its arrival to its reply.</summary>
     internal void Request(RespCommand command, long elapsedTicks)
     {

@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
 using System.Text;
 using RankEngine.Server.Resp.Parser;
 
@@ -32,8 +33,7 @@ internal sealed partial class RespSession
         {
             if (Args.Is(args[i], CmdStrings.Auth) && i + 2 < args.Count)
             {
-                if (!CheckToken(args[i + 2])) throw new RespCommandException(ErrorCode.NoAuth, CmdStrings.ErrBadToken);
-                _authenticated = true;
+                Authenticate(args[i + 2]);
                 i += 2;
             }
             else if (Args.Is(args[i], CmdStrings.SetName) && i + 1 < args.Count)
@@ -68,11 +68,37 @@ internal sealed partial class RespSession
     /// <summary>AUTH token, or AUTH user token (the user name is ignored: there is one token).</summary>
     private void NetworkAuth(in ParseState args, ref RespWriter writer)
     {
-        if (_authToken is null)
-            throw new RespCommandException(ErrorCode.Err, "AUTH called but no token is configured (start the server with --auth-token)");
-        if (!CheckToken(args[args.Count - 1])) throw new RespCommandException(ErrorCode.NoAuth, CmdStrings.ErrBadToken);
-        _authenticated = true;
+        Authenticate(args[args.Count - 1]);
         writer.WriteOk();
+    }
+
+    /// <summary>
+    /// The one AUTH rule, for AUTH and HELLO … AUTH alike: no token configured → ERR; wrong token → WRONGPASS, counted
+    /// per connection and per address, logged, delayed (100 ms × the address's failures this minute, at most 2 s),
+    /// and the connection closed after <see cref="ServerLimits.MaxAuthFailures"/>.
+    /// </summary>
+    private void Authenticate(ReadOnlySpan<byte> token)
+    {
+        if (_authToken is null)
+            throw new RespCommandException(ErrorCode.Err, CmdStrings.ErrNoTokenConfigured);
+        if (CheckToken(token))
+        {
+            _authenticated = true;
+            _guard?.MarkAuthenticatedAndWake();
+            return;
+        }
+        _authFailures++;
+        _state.Metrics.AuthFailed();
+        var address = _guard?.Address ?? System.Net.IPAddress.None;
+        int recent = _state.Addresses.AuthFailed(address);
+        _authDelayMs = Math.Min(2000, 100 * recent);
+        bool closing = _authFailures >= _limits.MaxAuthFailures;
+        if (closing) _closeAfterReply = true;
+        // Every failure on its own would flood the log under a brute force: log the first ones and then powers of two.
+        if (recent <= 3 || (recent & (recent - 1)) == 0)
+            _logger.LogWarning("AUTH failed from {Address} (connection {Id}, {Failures} failures from this address in the last minute){Closing}",
+                address, Id, recent, closing ? "; closing the connection" : "");
+        throw new RespCommandException(ErrorCode.WrongPass, CmdStrings.ErrBadToken);
     }
 
     private bool CheckToken(ReadOnlySpan<byte> given) =>
@@ -89,6 +115,8 @@ internal sealed partial class RespSession
     {
         string section = args.Count > 1 ? Encoding.ASCII.GetString(args[1]).ToLowerInvariant() : "all";
         bool all = section is "all" or "default" or "everything";
+        if (!all && section is not ("server" or "engine" or "clients" or "stats" or "experiment" or "persistence"))
+            throw new RespCommandException(ErrorCode.BadArg, $"unknown INFO section '{Args.Preview(args[1])}' (server, engine, clients, stats, persistence, experiment, all)");
         var sb = new StringBuilder(1024);
         var metrics = _state.Metrics;
         var options = _state.Options;
@@ -128,6 +156,10 @@ internal sealed partial class RespSession
             sb.Append("total_connections_received:").Append(metrics.ConnectionsTotal).Append("\r\n");
             sb.Append("rejected_connections:").Append(metrics.ConnectionsRejected).Append("\r\n");
             sb.Append("maxclients:").Append(options.Limits.MaxConnections).Append("\r\n");
+            sb.Append("maxclients_per_address:").Append(options.Limits.MaxConnectionsPerAddress).Append("\r\n");
+            sb.Append("timedout_connections:").Append(metrics.ConnectionsTimedOut).Append("\r\n");
+            sb.Append("auth_failures:").Append(metrics.AuthFailures).Append("\r\n");
+            sb.Append("buffered_request_bytes:").Append(_state.Buffers.Held).Append("\r\n");
             sb.Append("inflight_requests:").Append(_state.Gate.InFlight).Append("\r\n");
             sb.Append("max_inflight:").Append(_state.Gate.Capacity).Append("\r\n");
         }
@@ -146,6 +178,21 @@ internal sealed partial class RespSession
                 sb.Append("cmdstat_").Append(CommandTable.Name(command)).Append(":calls=").Append(calls)
                   .Append(",usec=").Append((long)usec).Append(",usec_per_call=").Append((usec / calls).ToString("F2", System.Globalization.CultureInfo.InvariantCulture)).Append("\r\n");
             }
+        }
+        if (all || section == "persistence")
+        {
+            var store = _engine.Store;
+            sb.Append("# Persistence\r\n");
+            sb.Append("checkpoints:").Append(store.CheckpointCount).Append("\r\n");
+            sb.Append("compactions:").Append(store.CompactionCount).Append("\r\n");
+            sb.Append("log_bytes:").Append(store.LogBytes).Append("\r\n");
+            sb.Append("live_bytes_after_compaction:").Append(store.LiveBytesAfterCompaction).Append("\r\n");
+            sb.Append("last_compaction_pause_ms:").Append((long)store.LastCompactionPause.TotalMilliseconds).Append("\r\n");
+            sb.Append("background_failing:").Append(store.BackgroundFailing ? 1 : 0).Append("\r\n");
+            sb.Append("background_errors:").Append(store.BackgroundErrorCount).Append("\r\n");
+            // One line, no newlines: the exception's type and message, never a stack.
+            string last = store.LastBackgroundError is { } e ? $"{e.GetType().Name}: {e.Message}".ReplaceLineEndings(" ") : "none";
+            sb.Append("last_background_error:").Append(last).Append("\r\n");
         }
         if (all || section == "experiment")
         {

@@ -48,5 +48,6 @@ internal static class CmdStrings
     public static ReadOnlySpan<byte> SetName => "SETNAME"u8;
 
     public const string ErrNoAuth = "authentication required (AUTH token)";
-    public const string ErrBadToken = "invalid token";
+    public const string ErrBadToken = "invalid username-password pair or user is disabled.";
+    public const string ErrNoTokenConfigured = "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?";
 }

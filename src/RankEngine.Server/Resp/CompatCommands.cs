@@ -182,7 +182,8 @@ internal sealed partial class RespSession
             ("appendfsync", "always"),
             // No RDB snapshots; checkpoints of the store are periodic and on SAVE.
             ("save", ""),
-            ("timeout", "0"),
+            // Redis's timeout: seconds a client may stay idle before it is closed (0: never), here IdleTimeout.
+            ("timeout", ((long)options.Limits.IdleTimeout.TotalSeconds).ToString(inv)),
             ("maxmemory", "0"),
             ("cluster-enabled", "no"),
             ("replica-read-only", "yes"),

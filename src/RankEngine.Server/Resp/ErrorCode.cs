@@ -19,13 +19,15 @@ public enum ErrorCode : byte
     NoProto,
     /// <summary>EXEC after a command was refused while queuing: nothing of the transaction ran (Redis's word).</summary>
     ExecAbort,
+    /// <summary>AUTH or HELLO … AUTH with a wrong token (Redis' reply word for a wrong password).</summary>
+    WrongPass,
 }
 
 /// <summary>Wire words of <see cref="ErrorCode"/>.</summary>
 public static class ErrorCodes
 {
     /// <summary>Number of codes (for per-code counters).</summary>
-    public const int Count = 8;
+    public const int Count = 9;
 
     /// <summary>The code word as sent on the wire, e.g. <c>TOOLARGE</c>.</summary>
     public static string Word(ErrorCode code) => code switch
@@ -38,6 +40,7 @@ public static class ErrorCodes
         ErrorCode.BadArg => "BADARG",
         ErrorCode.NoProto => "NOPROTO",
         ErrorCode.ExecAbort => "EXECABORT",
+        ErrorCode.WrongPass => "WRONGPASS",
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, null),
     };
 
@@ -50,6 +53,7 @@ public static class ErrorCodes
         ErrorCode.NotFound => "NOTFOUND"u8,
         ErrorCode.NoProto => "NOPROTO"u8,
         ErrorCode.ExecAbort => "EXECABORT"u8,
+        ErrorCode.WrongPass => "WRONGPASS"u8,
         _ => "BADARG"u8,
     };
 }

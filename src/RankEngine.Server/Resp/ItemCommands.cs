@@ -11,17 +11,26 @@ internal sealed partial class RespSession
     {
         int first = 1;
         bool json = false;
-        if (Args.Is(args[1], CmdStrings.Format) && args.Count > 2)
+        // One rule: a first argument FORMAT is always the option (to encode the word itself, put it after the option).
+        if (Args.Is(args[1], CmdStrings.Format))
         {
+            if (args.Count < 3) throw new RespCommandException(ErrorCode.BadArg, "ENCODE FORMAT needs BLOB or JSON");
             if (Args.Is(args[2], CmdStrings.Json)) json = true;
             else if (!Args.Is(args[2], CmdStrings.Blob))
                 throw new RespCommandException(ErrorCode.BadArg, $"ENCODE FORMAT must be BLOB or JSON, got '{Args.Preview(args[2])}'");
             first = 3;
         }
         int count = args.Count - first;
-        if (count == 0) throw new RespCommandException(ErrorCode.Err, "wrong number of arguments for 'encode' command");
+        if (count == 0) throw new RespCommandException(ErrorCode.BadArg, "ENCODE needs at least one text");
         if (count > _limits.MaxEncodeBatch)
             throw new RespCommandException(ErrorCode.TooLarge, $"ENCODE got {count} texts, the limit is {_limits.MaxEncodeBatch}");
+        // Encoder work grows with tokens up to the model's sequence length (128 for USE-lite, about 512 bytes):
+        // bytes beyond that are truncated, so each text counts at most EncodeBytesPerTextCap.
+        long cost = 0;
+        for (int i = 0; i < count; i++) cost += Math.Min(args[first + i].Length, ServerLimits.EncodeBytesPerTextCap);
+        if (cost > _limits.MaxEncodeBytes)
+            throw new RespCommandException(ErrorCode.TooLarge,
+                $"ENCODE got {cost} bytes of text (each text counting at most {ServerLimits.EncodeBytesPerTextCap}), the limit is {_limits.MaxEncodeBytes} per request");
         var texts = new string[count];
         for (int i = 0; i < count; i++) texts[i] = Args.Text(args[first + i], $"text {i + 1}", _limits.MaxTextBytes);
         var embeddings = _engine.Encode(texts);
@@ -58,7 +67,7 @@ internal sealed partial class RespSession
                 if (name.Length == 0) throw new RespCommandException(ErrorCode.BadArg, "field name is empty");
                 var value = args[i + 2];
                 if (Args.Is(option, CmdStrings.Tags)) fields[name] = ParseTags(value, name);
-                else if (Args.Is(option, CmdStrings.Field) && Args.TryNumber(value, out double number)) fields[name] = FieldValue.Num(number);
+                else if (Args.Is(option, CmdStrings.Field) && Args.TryNumber(value, out double number, $"field '{name}'")) fields[name] = FieldValue.Num(number);
                 else fields[name] = FieldValue.String(Args.Text(value, $"field '{name}'", StoreLimits.MaxStringFieldBytes));
                 i += 2;
             }

@@ -9,7 +9,21 @@ internal sealed partial class RespSession
     private void NetworkRank(in ParseState args, ref RespWriter writer)
     {
         var request = RankRequestParser.Parse(args, _limits);
+        long cost = RequestCost(request.K, request.Diversity ?? 0, _engine.ContentDimension + _engine.CollabDimension);
+        if (cost > _limits.MaxRequestCost)
+            throw new RespCommandException(ErrorCode.TooLarge,
+                $"RANK K {request.K}{(request.Diversity > 0 ? " with DIVERSITY" : "")} would cost {cost} multiply-adds, the limit is {_limits.MaxRequestCost} (lower K or drop DIVERSITY)");
         WriteRanking(ref writer, _engine.Rank(request));
+    }
+
+    /// <summary>
+    /// Work a RANK asks for beyond the catalog scan, in multiply-adds: MMR compares each of the k picks with a pool
+    /// of max(4k, k + 50) candidates (the engine's pool rule) over every vector dimension; without diversity, k rows.
+    /// </summary>
+    internal static long RequestCost(int k, float diversity, int dimension)
+    {
+        long pool = diversity > 0 ? Math.Max(4L * k, k + 50L) : 1;
+        return k * pool * Math.Max(1, dimension);
     }
 
     /// <summary>SCORE user id…: every known id scored for the user, best first (no cut, no diversity).</summary>

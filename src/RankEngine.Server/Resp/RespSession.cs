@@ -38,14 +38,21 @@ internal sealed partial class RespSession
     private readonly Hosting.ArrivalClock? _arrivals;
     private long _consumedTotal;
     private long _slotWaitStart;
+    private readonly Hosting.ConnectionGuard? _guard;
+    private long _heldBytes;       // unread request bytes this connection holds (counted in the global budget)
+    private int _authFailures;
+    private int _authDelayMs;      // set by a failed AUTH: the reply waits this long
+    private bool _closeAfterReply;
 
     /// <summary>
     /// A session over an input and an output pipe. With <c>arrivals</c> (when the input's bytes reached the
     /// server) request deadlines count from arrival; without, from when the session reads them.
     /// </summary>
-    public RespSession(RankServerState state, PipeReader input, PipeWriter output, ILogger logger, Hosting.ArrivalClock? arrivals = null)
+    public RespSession(RankServerState state, PipeReader input, PipeWriter output, ILogger logger, Hosting.ArrivalClock? arrivals = null,
+        Hosting.ConnectionGuard? guard = null)
     {
         _arrivals = arrivals;
+        _guard = guard;
         _state = state;
         _engine = state.Engine;
         _limits = state.Options.Limits;
@@ -75,10 +82,18 @@ internal sealed partial class RespSession
                 if (freshRead && _arrivals is null) _deadline = Stopwatch.GetTimestamp() + _timeoutTicks;
                 var buffer = read.Buffer;
                 var stop = Process(buffer, out var consumed);
-                long consumedBytes = buffer.Slice(0, consumed).Length;
-                _consumedTotal += consumedBytes;
-                _state.Metrics.BytesIn(consumedBytes);
+                long used = buffer.Slice(0, consumed).Length;
+                _consumedTotal += used;
+                _state.Metrics.BytesIn(used);
+                if (stop == Stop.NeedData) stop = CheckBufferBudget(buffer.Length - used);
                 _input.AdvanceTo(consumed, stop == Stop.NeedData ? buffer.End : consumed);
+                _guard?.Progress(_consumedTotal);
+                if (_authDelayMs > 0)
+                {
+                    // A failed AUTH: the reply (and everything after it) waits, so guessing is slow.
+                    await Task.Delay(_authDelayMs, cancellation).ConfigureAwait(false);
+                    _authDelayMs = 0;
+                }
                 var flush = await _output.FlushAsync(cancellation).ConfigureAwait(false);
                 if (flush.IsCompleted || flush.IsCanceled || stop == Stop.Close) break;
                 if (stop == Stop.WaitForSlot)
@@ -102,6 +117,9 @@ internal sealed partial class RespSession
         finally
         {
             _state.Clients.Remove(this);
+            _state.Buffers.Add(-_heldBytes);
+            if (_heldBytes > 64 * 1024) _state.Buffers.MaybeReclaim();
+            _heldBytes = 0;
             if (_slotHeld)
             {
                 _slotHeld = false;
@@ -110,6 +128,33 @@ internal sealed partial class RespSession
             await _input.CompleteAsync().ConfigureAwait(false);
             await _output.CompleteAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Accounts the unread bytes of an incomplete request: before AUTH only a few KiB may wait (AUTH, HELLO and
+    /// QUIT fit), and past the global budget a connection holding a large partial request is refused, so stalled
+    /// clients cannot pin the server's memory.
+    /// </summary>
+    private Stop CheckBufferBudget(long unread)
+    {
+        _state.Buffers.Add(unread - _heldBytes);
+        _heldBytes = unread;
+        if (unread > 64 * 1024) _state.Buffers.MaybeReclaim(); // tracks the high-water mark
+        string? refusal = null;
+        ErrorCode code = ErrorCode.Busy;
+        if (!_authenticated && unread >= _limits.UnauthenticatedBufferBytes) // the receive loop stops at the budget: a request that fills it cannot be AUTH
+        {
+            code = ErrorCode.NoAuth;
+            refusal = $"authentication required before sending more than {_limits.UnauthenticatedBufferBytes} bytes";
+        }
+        else if (unread > 64 * 1024 && _state.Buffers.Exhausted)
+            refusal = $"server receive buffers full ({_state.Buffers.Limit >> 20} MiB over all connections): request refused";
+        if (refusal is null) return Stop.NeedData;
+        var writer = new RespWriter(_output, _resp3);
+        Error(ref writer, code, refusal);
+        writer.Commit();
+        _logger.LogDebug("connection {Id}: closed holding {Bytes} unread bytes: {Reason}", Id, unread, refusal);
+        return Stop.Close;
     }
 
     /// <summary>
@@ -145,7 +190,7 @@ internal sealed partial class RespSession
                 if (outcome == Outcome.WaitForSlot) { stop = Stop.WaitForSlot; break; }
                 rest = rest.Slice(used);
                 if (outcome == Outcome.Close) { stop = Stop.Close; break; }
-                if (writer.BytesWritten >= _limits.SendBufferBytes) { stop = Stop.Flush; break; }
+                if (_authDelayMs > 0 || writer.BytesWritten >= _limits.SendBufferBytes) { stop = Stop.Flush; break; }
             }
         }
         finally
@@ -256,18 +301,19 @@ internal sealed partial class RespSession
         var command = CommandTable.Lookup(args[0]);
         _lastCommand = command;
         _lastCommandAt = Stopwatch.GetTimestamp();
-        if (command == RespCommand.None)
-        {
-            FlagTransaction();
-            _state.Metrics.Request(command, 0);
-            Error(ref writer, ErrorCode.Err, $"unknown command '{Args.Preview(args[0])}'");
-            return Outcome.Done;
-        }
+        // Before AUTH every verb but AUTH, HELLO and QUIT, known or not, gets NOAUTH: verbs cannot be enumerated.
         if (!_authenticated && !CommandTable.AllowedBeforeAuth(command))
         {
             FlagTransaction();
             _state.Metrics.Request(command, 0);
             Error(ref writer, ErrorCode.NoAuth, CmdStrings.ErrNoAuth);
+            return Outcome.Done;
+        }
+        if (command == RespCommand.None)
+        {
+            FlagTransaction();
+            _state.Metrics.Request(command, 0);
+            Error(ref writer, ErrorCode.Err, $"unknown command '{Args.Preview(args[0])}'");
             return Outcome.Done;
         }
         if (!CommandTable.ArityOk(command, args.Count))
@@ -318,7 +364,7 @@ internal sealed partial class RespSession
             }
             _state.Metrics.Request(command, Stopwatch.GetTimestamp() - start);
         }
-        return close ? Outcome.Close : Outcome.Done;
+        return close || _closeAfterReply ? Outcome.Close : Outcome.Done;
     }
 
     /// <summary>Queues a command inside MULTI; a refusal (too large) is answered at once and makes EXEC abort.</summary>
@@ -357,7 +403,8 @@ internal sealed partial class RespSession
         catch (Exception e)
         {
             _logger.LogError(e, "connection {Id}: {Command} failed", Id, CommandTable.Name(command));
-            Error(ref writer, ErrorCode.Err, $"internal error ({e.GetType().Name}): {e.Message}");
+            // The exception (type, message, stack) goes to the log only: clients get a fixed one-liner.
+            Error(ref writer, ErrorCode.Err, $"internal error: {CommandTable.Name(command)} failed inside the server (details in the server log)");
         }
         return close;
     }

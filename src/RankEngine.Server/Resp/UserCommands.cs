@@ -29,7 +29,8 @@ internal sealed partial class RespSession
             at = DateTimeOffset.FromUnixTimeMilliseconds(ms);
             i += 2;
         }
-        if (i != args.Count) throw new RespCommandException(ErrorCode.Err, "wrong number of arguments for 'user.event' command");
+        // Counts outside the command's arity are ERR (checked before); anything left over inside it is BADARG.
+        if (i != args.Count) throw new RespCommandException(ErrorCode.BadArg, $"unexpected argument '{Args.Preview(args[i])}' after the event");
         if (!_engine.ContainsItem(item)) throw new RespCommandException(ErrorCode.NotFound, $"item '{item}' does not exist");
         _engine.RecordEvent(user, item, kind, weight, at);
         writer.WriteOk();

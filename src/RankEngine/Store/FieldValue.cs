@@ -6,7 +6,7 @@ public enum FieldKind : byte
     /// <summary>A UTF-8 string.</summary>
     String = 1,
 
-    /// <summary>A finite double.</summary>
+    /// <summary>A finite number within the float32 range (stored as a double).</summary>
     Number = 2,
 
     /// <summary>A list of UTF-8 strings.</summary>

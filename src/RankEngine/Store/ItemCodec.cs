@@ -149,6 +149,9 @@ internal static class ItemCodec
                 case FieldKind.Number:
                     if (!double.IsFinite(field.Number))
                         throw new InvalidRecordException($"{what}: number field '{name}' is {field.Number}; NaN and infinity are not allowed.");
+                    // Ranking reads numbers as float32 (boosts, filters): a double beyond its range would become infinity there.
+                    if (Math.Abs(field.Number) > float.MaxValue)
+                        throw new InvalidRecordException($"{what}: number field '{name}' is {field.Number.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}, outside the float32 range (±3.4028235E+38).");
                     bytes += 8;
                     break;
                 case FieldKind.Tags:

@@ -18,8 +18,26 @@ public sealed partial class RankStore
     private int _checkpointQueued;
     private bool _closed;                 // set under _checkpointMutex by Dispose before resources go away
 
-    /// <summary>The last exception a background checkpoint threw, or null. Background failures never crash the process.</summary>
+    /// <summary>The last exception a background checkpoint or compaction threw, or null. Background failures never crash the process.</summary>
     public Exception? LastBackgroundError { get; private set; }
+
+    /// <summary>When <see cref="LastBackgroundError"/> happened.</summary>
+    public DateTimeOffset? LastBackgroundErrorAt { get; private set; }
+
+    /// <summary>
+    /// True while the latest background run (checkpoint, compaction) failed; a later run that succeeds clears it.
+    /// The server reports it in /readyz, INFO and /metrics.
+    /// </summary>
+    public bool BackgroundFailing => Volatile.Read(ref _backgroundFailing);
+
+    /// <summary>Background runs that failed since open.</summary>
+    public long BackgroundErrorCount => Interlocked.Read(ref _backgroundErrors);
+
+    /// <summary>Raised on the checkpointer thread when a background checkpoint or compaction fails (the server logs it). Handlers must not throw.</summary>
+    public event Action<Exception>? BackgroundFailed;
+
+    private bool _backgroundFailing;
+    private long _backgroundErrors;
 
     /// <summary>Number of checkpoints taken since open.</summary>
     public long CheckpointCount { get; private set; }
@@ -258,7 +276,7 @@ public sealed partial class RankStore
     /// <summary>Called by writers: when the log has grown past the threshold, wake the checkpointer (once).</summary>
     private void MaybeQueueCheckpoint(long walAddress)
     {
-        if (walAddress - Volatile.Read(ref _walReplayFrom) < _options.CheckpointWalBytes)
+        if (walAddress - Volatile.Read(ref _walReplayFrom) < _options.CheckpointWalBytes && !CompactionDue())
             return;
         if (Interlocked.Exchange(ref _checkpointQueued, 1) == 0)
             _checkpointSignal.Set();
@@ -269,13 +287,35 @@ public sealed partial class RankStore
         try
         {
             Volatile.Write(ref _checkpointQueued, 0);
-            CheckpointCore(onlyIfWritten: true);
+            if (InjectBackgroundFault is { } fault)
+                throw fault;
+            // A compaction ends with its own checkpoint, which also covers every write so far.
+            if (!CompactCore(force: false))
+                CheckpointCore(onlyIfWritten: true);
             if (_mirror.RowCount > 1024 && _mirror.TombstoneCount > _options.MirrorCompactionThreshold * _mirror.RowCount)
                 _mirror.Compact();
+            Volatile.Write(ref _backgroundFailing, false);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             LastBackgroundError = e;
+            LastBackgroundErrorAt = DateTimeOffset.UtcNow;
+            Interlocked.Increment(ref _backgroundErrors);
+            Volatile.Write(ref _backgroundFailing, true);
+            try
+            {
+                BackgroundFailed?.Invoke(e);
+            }
+            catch (Exception)
+            {
+                // A faulty handler must not stop the checkpointer.
+            }
         }
     }
+
+    /// <summary>Test hook: makes the next background runs throw (simulates a failing disk) until cleared.</summary>
+    internal Exception? InjectBackgroundFault { get; set; }
+
+    /// <summary>Runs one background pass (checkpoint or compaction) on the calling thread, as the timer would (tests).</summary>
+    internal void RunBackgroundPass() => BackgroundCheckpoint();
 }

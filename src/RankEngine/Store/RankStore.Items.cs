@@ -157,7 +157,18 @@ public sealed partial class RankStore
         }
     }
 
-    private unsafe int ReadVectors(RecordKind kind, ReadOnlySpan<string> ids, string vectorName, Span<float> destination, Span<bool> found)
+    private int ReadVectors(RecordKind kind, ReadOnlySpan<string> ids, string vectorName, Span<float> destination, Span<bool> found)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            long seq = Volatile.Read(ref _compactionSeq);
+            int count = ReadVectorsOnce(kind, ids, vectorName, destination, found);
+            if (count == ids.Length || attempt == 3 || !CompactionRaced(seq))
+                return count;
+        }
+    }
+
+    private unsafe int ReadVectorsOnce(RecordKind kind, ReadOnlySpan<string> ids, string vectorName, Span<float> destination, Span<bool> found)
     {
         int slot = _schema.GetSlot(vectorName);
         var spec = _schema.Vectors[slot];

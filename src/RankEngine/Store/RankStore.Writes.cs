@@ -86,7 +86,20 @@ public sealed partial class RankStore
         return address;
     }
 
+    /// <summary>Whether the key exists; a miss that overlapped a compaction is read again (see <see cref="CompactionRaced"/>).</summary>
     private bool Exists(StoreSession session, int keyLength)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            long seq = Volatile.Read(ref _compactionSeq);
+            if (ExistsOnce(session, keyLength))
+                return true;
+            if (attempt == 3 || !CompactionRaced(seq))
+                return false;
+        }
+    }
+
+    private bool ExistsOnce(StoreSession session, int keyLength)
     {
         var key = session.Key(keyLength);
         SpanByte input = default;
@@ -101,8 +114,19 @@ public sealed partial class RankStore
         return status.Found;
     }
 
-    /// <summary>Reads a whole value into a new array; null when the key does not exist.</summary>
+    /// <summary>Reads a whole value into a new array; null when the key does not exist (a miss that overlapped a compaction is read again).</summary>
     private byte[]? ReadValue(StoreSession session, int keyLength)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            long seq = Volatile.Read(ref _compactionSeq);
+            byte[]? value = ReadValueOnce(session, keyLength);
+            if (value is not null || attempt == 3 || !CompactionRaced(seq))
+                return value;
+        }
+    }
+
+    private byte[]? ReadValueOnce(StoreSession session, int keyLength)
     {
         var key = session.Key(keyLength);
         SpanByte input = default;

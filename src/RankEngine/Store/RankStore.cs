@@ -98,6 +98,12 @@ public sealed partial class RankStore : IDisposable
             throw new ArgumentException($"StoreOptions.AbBucketCount must be at least 1; got {options.AbBucketCount}.", nameof(options));
         if (options.LogMemoryBytes < 1L << 24)
             throw new ArgumentException("StoreOptions.LogMemoryBytes must be at least 16 MiB (four 4 MiB pages).", nameof(options));
+        if (!(options.CompactionRatio == 0 || (options.CompactionRatio > 1 && double.IsFinite(options.CompactionRatio))))
+            throw new ArgumentException($"StoreOptions.CompactionRatio must be 0 (off) or a finite number above 1; got {options.CompactionRatio}.", nameof(options));
+        if (options.CompactionMinBytes < 0)
+            throw new ArgumentException($"StoreOptions.CompactionMinBytes must not be negative; got {options.CompactionMinBytes}.", nameof(options));
+        if (options.SegmentBytes < 1L << WriteAheadLog.PageSizeBits || options.SegmentBytes > 1L << 30 || !long.IsPow2(options.SegmentBytes))
+            throw new ArgumentException($"StoreOptions.SegmentBytes must be a power of two from 4 MiB to 1 GiB; got {options.SegmentBytes}.", nameof(options));
 
         string directory = Path.GetFullPath(options.DataDirectory);
         Directory.CreateDirectory(directory);
@@ -107,8 +113,9 @@ public sealed partial class RankStore : IDisposable
         WriteAheadLog? wal = null;
         try
         {
+            var layout = StoreLayout.ReadOrCreate(directory, isNew: !File.Exists(Path.Combine(directory, SchemaFileName)), options.SegmentBytes);
             CheckOrWriteSchema(directory, options.Schema);
-            wal = new WriteAheadLog(Path.Combine(directory, "wal"));
+            wal = new WriteAheadLog(Path.Combine(directory, "wal"), layout.WalSegmentBits);
             // Until the first checkpoint completes the log is never truncated, so it alone holds every write.
             bool walHoldsEverything = wal.BeginAddress <= WriteAheadLog.FirstAddress;
 
@@ -119,11 +126,11 @@ public sealed partial class RankStore : IDisposable
             if (!HasCheckpoint(checkpointDirectory))
             {
                 DeleteDirectory(kvDirectory); // log pages of a run that never checkpointed: the WAL has it all
-                (kvDevice, kv) = CreateKv(options, kvDirectory, checkpointDirectory);
+                (kvDevice, kv) = CreateKv(options, layout, kvDirectory, checkpointDirectory);
             }
             else
             {
-                (kvDevice, kv) = CreateKv(options, kvDirectory, checkpointDirectory);
+                (kvDevice, kv) = CreateKv(options, layout, kvDirectory, checkpointDirectory);
                 try
                 {
                     kv.Recover();
@@ -141,12 +148,13 @@ public sealed partial class RankStore : IDisposable
                     kvDevice.Dispose();
                     DeleteDirectory(checkpointDirectory);
                     DeleteDirectory(kvDirectory);
-                    (kvDevice, kv) = CreateKv(options, kvDirectory, checkpointDirectory);
+                    (kvDevice, kv) = CreateKv(options, layout, kvDirectory, checkpointDirectory);
                     discarded = true;
                 }
             }
             var store = new RankStore(options, options.Schema, directory, directoryLock, kvDevice, kv, wal);
             store.Recover(checkpointCut, discarded);
+            store.InitCompaction();
             store.StartBackgroundCheckpoints();
             return store;
         }
@@ -160,7 +168,7 @@ public sealed partial class RankStore : IDisposable
         }
     }
 
-    private static (IDevice Device, FasterKV<SpanByte, SpanByte> Kv) CreateKv(StoreOptions options, string kvDirectory, string checkpointDirectory)
+    private static (IDevice Device, FasterKV<SpanByte, SpanByte> Kv) CreateKv(StoreOptions options, StoreLayout layout, string kvDirectory, string checkpointDirectory)
     {
         Directory.CreateDirectory(kvDirectory);
         var device = Devices.CreateLogDevice(Path.Combine(kvDirectory, "hlog.log"), recoverDevice: true);
@@ -171,7 +179,7 @@ public sealed partial class RankStore : IDisposable
                 IndexSize = IndexBytes(options.ExpectedRecords),
                 LogDevice = device,
                 PageSize = 1L << WriteAheadLog.PageSizeBits,
-                SegmentSize = 1L << 30,
+                SegmentSize = layout.KvSegmentBytes,
                 MemorySize = PowerOfTwoAtMost(options.LogMemoryBytes),
                 CheckpointDir = checkpointDirectory,
                 RemoveOutdatedCheckpoints = true,

@@ -1,7 +1,7 @@
 namespace RankEngine.Store;
 
 /// <summary>How to open a <see cref="RankStore"/>.</summary>
-public sealed class StoreOptions
+public sealed record StoreOptions
 {
     /// <summary>Directory that holds everything the store persists; created if missing. Only one open store may use it.</summary>
     public required string DataDirectory { get; init; }
@@ -15,8 +15,30 @@ public sealed class StoreOptions
     /// </summary>
     public TimeSpan? CheckpointInterval { get; init; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>Take a checkpoint when the write-ahead log has grown by this many bytes since the last one (checked on the timer). Default 256 MiB.</summary>
-    public long CheckpointWalBytes { get; init; } = 256L << 20;
+    /// <summary>
+    /// Take a checkpoint when the write-ahead log has grown by this many bytes since the last one (writers wake the
+    /// checkpointer). It bounds the log on disk (plus one segment) and the replay at open. Default 64 MiB.
+    /// </summary>
+    public long CheckpointWalBytes { get; init; } = 64L << 20;
+
+    /// <summary>
+    /// Compact the FASTER hybrid log when it has grown to this multiple of the live data it held after the last
+    /// compaction (and to at least <see cref="CompactionMinBytes"/>): live records are copied to the tail, then a
+    /// checkpoint persists the new begin address and deletes the segments below it. Reads continue meanwhile;
+    /// writes pause while the live records are copied (one pass over the log), then continue during the checkpoint. With ratio r the log stays under about r × live + <see cref="CompactionMinBytes"/> + one segment.
+    /// 0 turns compaction off; otherwise it must be greater than 1. Default 2.
+    /// </summary>
+    public double CompactionRatio { get; init; } = 2.0;
+
+    /// <summary>No compaction while the hybrid log is smaller than this (the fixed part of the disk bound). Default 64 MiB.</summary>
+    public long CompactionMinBytes { get; init; } = 64L << 20;
+
+    /// <summary>
+    /// Segment (file) size of the hybrid log and the write-ahead log, the unit in which disk space is given back.
+    /// A power of two, 4 MiB..1 GiB. Only used when the data directory is created (it is kept in layout.bin);
+    /// an existing directory keeps its own. Default 32 MiB.
+    /// </summary>
+    public long SegmentBytes { get; init; } = 32L << 20;
 
     /// <summary>Take a final checkpoint on <see cref="RankStore.Dispose"/> so the next open replays nothing. Default true.</summary>
     public bool CheckpointOnDispose { get; init; } = true;

@@ -36,7 +36,7 @@ internal sealed class WriteAheadLog : IDisposable
     private readonly FasterLog _log;
     private readonly string _directory;
 
-    public WriteAheadLog(string directory)
+    public WriteAheadLog(string directory, int segmentSizeBits)
     {
         _directory = directory;
         Directory.CreateDirectory(directory);
@@ -49,7 +49,7 @@ internal sealed class WriteAheadLog : IDisposable
             LogCommitDir = commitDirectory,
             PageSizeBits = PageSizeBits,
             MemorySizeBits = PageSizeBits + 2,
-            SegmentSizeBits = 28,
+            SegmentSizeBits = segmentSizeBits,
             LogChecksum = LogChecksumType.PerEntry,
             // Recovery is explicit below: TryRecoverLatest would swallow a failure and silently start empty.
             TryRecoverLatest = false,

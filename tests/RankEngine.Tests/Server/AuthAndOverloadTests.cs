@@ -31,7 +31,7 @@ public sealed class AuthTests : IAsyncLifetime
         await c.SendCommandAsync("HELLO", "3");
         await c.ExpectErrorAsync("NOAUTH");
         await c.SendCommandAsync("AUTH", "wrong");
-        await c.ExpectAsync("-NOAUTH invalid token\r\n");
+        await c.ExpectAsync("-WRONGPASS invalid username-password pair or user is disabled.\r\n");
         await c.SendCommandAsync("AUTH", "s3cret");
         await c.ExpectAsync("+OK\r\n");
         await c.SendAsync("PING\r\n");
@@ -55,7 +55,7 @@ public sealed class AuthTests : IAsyncLifetime
         await using var good = await _server.ConnectAsync("s3cret");
         Assert.Equal("PONG", await good.PingAsync());
         var e = await Assert.ThrowsAsync<RankEngineServerException>(() => _server.ConnectAsync("nope"));
-        Assert.Equal("NOAUTH", e.Code);
+        Assert.Equal("WRONGPASS", e.Code);
         await using var none = await _server.ConnectAsync();
         Assert.Equal("NOAUTH", (await Assert.ThrowsAsync<RankEngineServerException>(() => none.PingAsync())).Code);
     }

@@ -78,7 +78,7 @@ public sealed class ServeProcessTests
             Assert.Equal("k7", Assert.Single(user!.Events).ItemId);
             Assert.Equal("49", (await client.InfoAsync("engine"))["items"]);
             var e = await Assert.ThrowsAsync<RankEngineServerException>(() => client.ExecuteAsync("AUTH", "wrong"));
-            Assert.Equal("NOAUTH", e.Code);
+            Assert.Equal("WRONGPASS", e.Code);
         }
         finally
         {

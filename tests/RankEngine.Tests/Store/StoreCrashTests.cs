@@ -9,8 +9,9 @@ namespace RankEngine.Tests.Store;
 /// <summary>
 /// Crash recovery: a child process writes continuously and reports every acknowledged write; the test kills it
 /// with SIGKILL at a random moment, reopens the directory, and checks that every acknowledged write is present and
-/// intact (byte-exact contents derived from id and version). Trial count: RANKSTORE_CRASH_TRIALS (default 24);
-/// tools/store-soak.sh runs many more.
+/// intact (byte-exact contents derived from id and version). Three of the four modes compact the hybrid log
+/// while writing, so kills also land during compaction and the segment deletion after it. Trial count:
+/// RANKSTORE_CRASH_TRIALS (default 24); tools/store-soak.sh runs many more.
 /// </summary>
 public class StoreCrashTests(ITestOutputHelper output)
 {
@@ -47,8 +48,8 @@ public class StoreCrashTests(ITestOutputHelper output)
         output.WriteLine($"{trials} trials, seed {baseSeed}");
         var random = new Random(baseSeed);
         long totalAcks = 0;
-        int withCheckpoint = 0, withoutCheckpoint = 0;
-        string[] modes = ["timer", "size", "none"];
+        int withCheckpoint = 0, withoutCheckpoint = 0, afterCompaction = 0, killsWithCompaction = 0;
+        string[] modes = ["timer", "size", "compact", "none"];
         for (int trial = 0; trial < trials; trial++)
         {
             using var dir = new TempDirectory();
@@ -58,17 +59,21 @@ public class StoreCrashTests(ITestOutputHelper output)
             for (int run = 0; run < runs; run++)
             {
                 int killAfterMs = random.Next(150, 1200);
-                string mode = modes[trial % modes.Length];
+                string mode = modes[trial / 2 % modes.Length]; // each mode gets one-run and two-run trials
                 var acks = RunAndKill(dir.Path, baseSeed + trial * 10 + run, killAfterMs, mode, model);
                 totalAcks += acks;
-                var info = model.Verify(dir.Path, mode, out string failure);
+                if (mode != "none")
+                    killsWithCompaction++;
+                var info = model.Verify(dir.Path, mode, out string failure, out bool compacted);
+                if (compacted)
+                    afterCompaction++;
                 Assert.True(failure.Length == 0, $"trial {trial} run {run} (seed {baseSeed}, kill after {killAfterMs} ms): {failure}");
                 if (info.FromCheckpoint)
                     withCheckpoint++;
                 else
                     withoutCheckpoint++;
                 output.WriteLine($"trial {trial}.{run} ({mode}): killed after {killAfterMs} ms, {acks} acks, checked {model.Ids} ids / {model.Events} events; " +
-                                 $"recovered checkpoint={info.FromCheckpoint}, replayed {info.ReplayedEntries} log entries");
+                                 $"recovered checkpoint={info.FromCheckpoint}, compacted={compacted}, replayed {info.ReplayedEntries} log entries");
             }
         }
         Assert.True(totalAcks > trials * 10, $"only {totalAcks} acknowledged writes over {trials} trials: the test would prove little");
@@ -76,7 +81,9 @@ public class StoreCrashTests(ITestOutputHelper output)
         {
             Assert.True(withCheckpoint > 0, "no trial recovered from a checkpoint: the checkpoint + log path was not exercised");
             Assert.True(withoutCheckpoint > 0, "every trial recovered from a checkpoint: the pure log-replay path was not exercised");
+            Assert.True(afterCompaction > 0, "no trial recovered a compacted log: compaction was not in the loop");
         }
+        output.WriteLine($"{killsWithCompaction} kills with compaction running, {afterCompaction} recoveries of a compacted log");
     }
 
     private static long RunAndKill(string directory, int seed, int killAfterMs, string checkpoints, CrashModel model)
@@ -176,10 +183,11 @@ public class StoreCrashTests(ITestOutputHelper output)
         private List<int> EventsOf(string user) => _events.TryGetValue(user, out var list) ? list : _events[user] = [];
 
         /// <summary>Opens the store and checks every record; afterwards the model equals what the store holds.</summary>
-        public RecoveryInfo Verify(string directory, string checkpoints, out string failure)
+        public RecoveryInfo Verify(string directory, string checkpoints, out string failure, out bool compacted)
         {
             failure = "";
             using var store = RankStore.Open(CrashWorkload.Options(directory, checkpoints));
+            compacted = store.KvBeginAddress > WriteAheadLog.FirstAddress; // a checkpoint after a compaction was recovered
             var problems = new List<string>();
             foreach (string id in _acked.Keys.Union(_pendingItem.Keys).ToList())
             {

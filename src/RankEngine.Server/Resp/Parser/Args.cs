@@ -45,21 +45,41 @@ internal static class Args
         return value;
     }
 
-    /// <summary>A finite float (NaN and infinities are refused).</summary>
+    /// <summary>
+    /// A finite float32. One rule for every number argument: a spelling of NaN or infinity, or a value beyond the
+    /// float32 range (±3.4028235e38), is "not a finite float32"; anything else that does not parse is "not a number".
+    /// </summary>
     public static float Float(ReadOnlySpan<byte> arg, string what)
     {
         if (!float.TryParse(arg, NumberStyles.Float, CultureInfo.InvariantCulture, out float value))
+        {
+            if (IsNonFiniteWord(arg)) throw NotFinite(arg, what);
             throw new RespCommandException(ErrorCode.BadArg, $"{what} is not a number: '{Preview(arg)}'");
-        if (!float.IsFinite(value)) throw new RespCommandException(ErrorCode.BadArg, $"{what} must be a finite number, got '{Preview(arg)}'");
+        }
+        if (!float.IsFinite(value)) throw NotFinite(arg, what); // NaN, or overflowed to infinity
         return value;
     }
 
-    /// <summary>True when the argument is a finite decimal number (used to type FIELD values).</summary>
-    public static bool TryNumber(ReadOnlySpan<byte> arg, out double value)
+    private static RespCommandException NotFinite(ReadOnlySpan<byte> arg, string what) =>
+        new(ErrorCode.BadArg, $"{what} must be a finite float32 (|x| ≤ 3.4028235e38), got '{Preview(arg)}'");
+
+    private static bool IsNonFiniteWord(ReadOnlySpan<byte> arg)
+    {
+        if (arg.Length > 0 && arg[0] is (byte)'+' or (byte)'-') arg = arg[1..];
+        return Ascii.EqualsIgnoreCase(arg, "inf"u8) || Ascii.EqualsIgnoreCase(arg, "infinity"u8) || Ascii.EqualsIgnoreCase(arg, "nan"u8);
+    }
+
+    /// <summary>
+    /// True when the argument reads as a decimal number (used to type FIELD values); throws BADARG when it does but
+    /// is not a finite float32, so "-1e39" is refused rather than stored and overflowed later.
+    /// </summary>
+    public static bool TryNumber(ReadOnlySpan<byte> arg, out double value, string what)
     {
         value = 0;
         if (arg.IsEmpty || !(arg[^1] is >= (byte)'0' and <= (byte)'9' or (byte)'.')) return false;
-        return double.TryParse(arg, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && double.IsFinite(value);
+        if (!double.TryParse(arg, NumberStyles.Float, CultureInfo.InvariantCulture, out value)) return false;
+        if (!double.IsFinite(value) || Math.Abs(value) > float.MaxValue) throw NotFinite(arg, what);
+        return true;
     }
 
     /// <summary>
