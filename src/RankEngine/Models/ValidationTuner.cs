@@ -25,6 +25,7 @@ internal sealed class ValidationTuner
     private static readonly double[] HalfLives = [0, 90, 365, 1000, 3000];
     private static readonly float[] ContentWeights = [0, 0.02f, 0.05f, 0.1f, 0.2f];
     private static readonly float[] PopularityBoosts = [0, 0.01f, 0.03f, 0.1f];
+    private static readonly float[] ColdScales = [0.1f, 0.25f, 0.5f, 1f];
     private static readonly float[] Diversities = [0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f, 0.9f];
 
     private readonly SpectralEase _decomposition;
@@ -37,10 +38,12 @@ internal sealed class ValidationTuner
     private readonly int[][] _seen;
     private readonly Dictionary<(double, int), Prepared> _cache = new();
     private double[]? _contentCholesky;
+    private readonly HashSet<int> _seenRows; // rows with any event in the fit part: not cold, whether liked or not
 
-    public ValidationTuner(SpectralEase decomposition, int[] activeRows, TrainingCatalog catalog, List<ModelTrainer.ValidationUser> users,
+    public ValidationTuner(SpectralEase decomposition, int[] activeRows, HashSet<int> seenRows, TrainingCatalog catalog, List<ModelTrainer.ValidationUser> users,
         TrainOptions options, EventWeights eventWeights, TimeSpan profileHalfLife)
     {
+        _seenRows = seenRows;
         _decomposition = decomposition;
         _activeRows = activeRows;
         _catalog = catalog;
@@ -90,6 +93,21 @@ internal sealed class ValidationTuner
         if (_catalog.ContentDimension > 0) foreach (float w in ContentWeights) Try(best with { ContentWeight = w }, $"content={w}", MinRelativeGain);
         if (_catalog.Popularity is not null) foreach (float b in PopularityBoosts) Try(best with { PopularityBoost = b }, $"popularity={b}", MinRelativeGain);
 
+        // Cold items: the largest weight on content-predicted factors that costs at most 2% of NDCG (at least the smallest,
+        // so a new item is never unrankable).
+        if (_options.ContentMapping && _catalog.ContentDimension > 0)
+        {
+            float cold = ColdScales[0];
+            foreach (float a in ColdScales)
+            {
+                double ndcg = Evaluate(best with { ColdScale = a }, diversity: 0, out _);
+                log?.Invoke($"validation cold-item weight={a}: NDCG@{_options.K} {ndcg:F4}");
+                if (ndcg >= (1 - MaxDiversityCost) * bestNdcg) cold = a;
+            }
+            best = best with { ColdScale = cold };
+            bestNdcg = Math.Max(bestNdcg, Evaluate(best, diversity: 0, out _));
+        }
+
         // Diversity: the λ with the most intra-list diversity (of tags when the catalog has a tag field) among those
         // costing at most 2% of NDCG.
         float chosen = 0;
@@ -106,7 +124,7 @@ internal sealed class ValidationTuner
         return (best with { Diversity = chosen }, bestNdcg);
     }
 
-    private sealed record Prepared(float[] CatalogOutput, float[] Input, int Rank, Dictionary<int, int> ModelIndexOfRow);
+    private sealed record Prepared(float[] CatalogOutput, float[] Input, int Rank, Dictionary<int, int> ModelIndexOfRow, bool[] Mapped);
     private readonly Dictionary<(double, int, ModelInputWeights), double> _scales = new();
 
     /// <summary>Same scaling rule as the final model: a user's best unseen item scores about 1.</summary>
@@ -140,6 +158,7 @@ internal sealed class ValidationTuner
         var modelIndexOfRow = new Dictionary<int, int>(_activeRows.Length);
         for (int m = 0; m < _activeRows.Length; m++) modelIndexOfRow[_activeRows[m]] = m;
         var output = new float[n * r];
+        var mapped = new bool[n];
         for (int m = 0; m < _activeRows.Length; m++) f.Output.AsSpan(m * r, r).CopyTo(output.AsSpan(_activeRows[m] * r, r));
         if (_options.ContentMapping && d > 0 && _activeRows.Length > 0)
         {
@@ -159,14 +178,17 @@ internal sealed class ValidationTuner
             for (int i = 0; i < map.Length; i++) map[i] = (float)rhs[i];
             Parallel.For(0, n, row =>
             {
-                if (modelIndexOfRow.ContainsKey(row)) return;
+                // Only cold items (no event at all) are predicted from content; an item with events but no positive
+                // has evidence against it and keeps a zero factor.
+                if (modelIndexOfRow.ContainsKey(row) || _seenRows.Contains(row)) return;
+                mapped[row] = true;
                 var dst = output.AsSpan(row * r, r);
                 var content = _catalog.Content.AsSpan(row * d, d);
                 for (int c = 0; c < d; c++)
                     if (content[c] != 0) TensorPrimitives.MultiplyAdd(map.AsSpan(c * r, r), content[c], dst, dst);
             });
         }
-        p = new Prepared(output, f.Input, r, modelIndexOfRow);
+        p = new Prepared(output, f.Input, r, modelIndexOfRow, mapped);
         _cache[(lambda, rank)] = p;
         return p;
     }
@@ -190,7 +212,7 @@ internal sealed class ValidationTuner
             float scale = (float)userScale;
             for (int row = 0; row < n; row++)
             {
-                float score = hasModel ? scale * TensorPrimitives.Dot(u, p.CatalogOutput.AsSpan(row * r, r)) : 0f;
+                float score = hasModel ? (p.Mapped[row] ? s.ColdScale : 1f) * scale * TensorPrimitives.Dot(u, p.CatalogOutput.AsSpan(row * r, r)) : 0f;
                 if (s.ContentWeight != 0 && profile.Length == d) score += s.ContentWeight * TensorPrimitives.Dot(profile, _catalog.Content.AsSpan(row * d, d));
                 if (s.PopularityBoost != 0 && _catalog.Popularity is { } pop) score += s.PopularityBoost * pop[row];
                 scores[row] = score;
