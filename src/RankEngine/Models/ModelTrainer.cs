@@ -81,7 +81,7 @@ internal static class ModelTrainer
             {
                 var decomposition = SpectralEase.Fit(data, Math.Min(maxRank, activeCatalogRows.Length), options.Seed,
                     progress: s => log?.Invoke($"validation fit: {s}"));
-                var tuner = new ValidationTuner(decomposition, activeCatalogRows, SeenRows(fitUsers, index), catalog, validation, options, eventWeights, profileHalfLife);
+                using var tuner = new ValidationTuner(decomposition, activeCatalogRows, SeenRows(fitUsers, index), catalog, validation, options, eventWeights, profileHalfLife);
                 (settings, validationNdcg) = tuner.Tune(settings, log);
             }
         }
