@@ -21,7 +21,8 @@ internal static class ModelFiles
     private static readonly byte[] Magic = "REMODEL1"u8.ToArray();
     private const string Folder = "models";
     private const string CurrentName = "CURRENT";
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
+    // NaN (no validation split) must round-trip.
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = false, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     public static string DirectoryOf(string dataDirectory) => Path.Combine(dataDirectory, Folder);
 

@@ -81,7 +81,7 @@ internal static class ModelTrainer
             {
                 var decomposition = SpectralEase.Fit(data, Math.Min(maxRank, activeCatalogRows.Length), options.Seed,
                     progress: s => log?.Invoke($"validation fit: {s}"));
-                var tuner = new ValidationTuner(decomposition, activeCatalogRows, catalog, validation, options, eventWeights, profileHalfLife);
+                using var tuner = new ValidationTuner(decomposition, activeCatalogRows, SeenRows(fitUsers, index), catalog, validation, options, eventWeights, profileHalfLife);
                 (settings, validationNdcg) = tuner.Tune(settings, log);
             }
         }
@@ -100,8 +100,18 @@ internal static class ModelTrainer
         for (int i = 0; i < factors.Output.Length; i++) factors.Output[i] = (float)(factors.Output[i] * scale);
         if (toOutput is not null)
             for (int i = 0; i < toOutput.Length; i++) toOutput[i] = (float)(toOutput[i] * scale);
-        var ids = new string[active.Length];
+        if (toOutput is not null)
+            for (int i = 0; i < toOutput.Length; i++) toOutput[i] *= settings.ColdScale;
+        // Items with events but no positive are known, not cold: zero factors (no content prediction for them).
+        var activeSet = new HashSet<int>(active);
+        var seenOnly = SeenRows(users, index).Where(row => !activeSet.Contains(row)).OrderBy(row => row).ToArray();
+        var ids = new string[active.Length + seenOnly.Length];
         for (int i = 0; i < active.Length; i++) ids[i] = catalog.Ids[active[i]];
+        for (int i = 0; i < seenOnly.Length; i++) ids[active.Length + i] = catalog.Ids[seenOnly[i]];
+        var input = new float[ids.Length * rank];
+        var output = new float[ids.Length * rank];
+        factors.Input.CopyTo(input, 0);
+        factors.Output.CopyTo(output, 0);
         var description = new ModelDescription
         {
             Version = version,
@@ -115,6 +125,7 @@ internal static class ModelTrainer
                 CollabWeight = 1,
                 PopularityBoost = settings.PopularityBoost,
                 RecommendedDiversity = settings.Diversity,
+                ColdItemWeight = toOutput is null ? 0 : settings.ColdScale,
             },
             ScoreScale = scale,
             DiversityTagField = catalog.TagField,
@@ -125,10 +136,14 @@ internal static class ModelTrainer
             ValidationNdcg = validationNdcg,
             TrainSeconds = clock.Elapsed.TotalSeconds,
         };
-        return new RankingModel(description, ids, factors.Input, factors.Output, toInput, toOutput, toInput is null ? null : mean);
+        return new RankingModel(description, ids, input, output, toInput, toOutput, toInput is null ? null : mean);
     }
 
-    internal sealed record Settings(double Lambda, int Rank, ModelInputWeights Weights, float ContentWeight, float PopularityBoost, float Diversity = 0);
+    internal sealed record Settings(double Lambda, int Rank, ModelInputWeights Weights, float ContentWeight, float PopularityBoost, float Diversity = 0)
+    {
+        /// <summary>Weight of content-predicted factors of cold items (0 during the main tuning: the warm model alone).</summary>
+        public float ColdScale { get; init; }
+    }
 
     internal sealed record ValidationUser(TrainingUser Train, int[] HeldOut);
 
@@ -166,6 +181,16 @@ internal static class ModelTrainer
             validation = validation.OrderBy(_ => random.Next()).Take(options.MaxValidationUsers).ToList();
         }
         return (fit, validation);
+    }
+
+    /// <summary>Catalog rows with any event of these users.</summary>
+    internal static HashSet<int> SeenRows(IReadOnlyList<TrainingUser> users, Dictionary<string, int> index)
+    {
+        var rows = new HashSet<int>();
+        foreach (var user in users)
+            foreach (var e in user.Events)
+                if (index.TryGetValue(e.ItemId, out int row)) rows.Add(row);
+        return rows;
     }
 
     /// <summary>Binary users × active items matrix of positives; <paramref name="activeRows"/> maps model index → catalog row.</summary>

@@ -46,6 +46,8 @@ public sealed record TunedDefaults
     public float PopularityBoost { get; init; }
     /// <summary>The MMR λ recommended for diversified lists (chosen on validation within a small relevance cost).</summary>
     public float RecommendedDiversity { get; init; }
+    /// <summary>Weight of content-predicted factors for items without events (already applied to the map; for reports).</summary>
+    public float ColdItemWeight { get; init; }
 }
 
 /// <summary>

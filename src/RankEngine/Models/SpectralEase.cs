@@ -103,33 +103,25 @@ internal sealed class SpectralEase
     internal static float[] MultiplyGram(InteractionMatrix x, float[] m, int k) => MultiplyXTransposed(x, MultiplyX(x, m, k), k);
 
     /// <summary>Z = X·M: users × k.</summary>
-    internal static float[] MultiplyX(InteractionMatrix x, float[] m, int k)
-    {
-        var z = new float[x.Users * k];
-        Parallel.For(0, x.Users, u =>
-        {
-            var items = x.RowIndices(byUser: true, u);
-            var values = x.RowValues(byUser: true, u);
-            var dst = z.AsSpan(u * k, k);
-            for (int p = 0; p < items.Length; p++)
-                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(m.AsSpan(items[p] * k, k), values[p], dst, dst);
-        });
-        return z;
-    }
+    internal static float[] MultiplyX(InteractionMatrix x, float[] m, int k) => MultiplySparse(x, byUser: true, m, k);
 
     /// <summary>Y = Xᵀ·Z: items × k.</summary>
-    internal static float[] MultiplyXTransposed(InteractionMatrix x, float[] z, int k)
+    internal static float[] MultiplyXTransposed(InteractionMatrix x, float[] z, int k) => MultiplySparse(x, byUser: false, z, k);
+
+    /// <summary>Row r of the result = Σ over the non-zeros (r, c, v) of X (or Xᵀ) of v · M[c]; one row per task.</summary>
+    private static float[] MultiplySparse(InteractionMatrix x, bool byUser, float[] m, int k)
     {
-        var y = new float[x.Items * k];
-        Parallel.For(0, x.Items, i =>
+        int rows = byUser ? x.Users : x.Items;
+        var result = new float[rows * k];
+        Parallel.For(0, rows, r =>
         {
-            var users = x.RowIndices(byUser: false, i);
-            var values = x.RowValues(byUser: false, i);
-            var dst = y.AsSpan(i * k, k);
-            for (int p = 0; p < users.Length; p++)
-                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(z.AsSpan(users[p] * k, k), values[p], dst, dst);
+            var columns = x.RowIndices(byUser, r);
+            var values = x.RowValues(byUser, r);
+            var dst = result.AsSpan(r * k, k);
+            for (int p = 0; p < columns.Length; p++)
+                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(m.AsSpan(columns[p] * k, k), values[p], dst, dst);
         });
-        return y;
+        return result;
     }
 
     private static double Gaussian(Random random)

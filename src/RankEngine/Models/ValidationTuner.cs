@@ -10,8 +10,12 @@ namespace RankEngine.Models;
 /// part (cold items from the content maps), content part from the engine's pooled profile, popularity boost,
 /// seen items excluded, whole catalog.
 /// </summary>
-internal sealed class ValidationTuner
+internal sealed class ValidationTuner : IDisposable
 {
+    /// <summary>Validation users scored per backend call (queries × catalog in one multi-query scan).</summary>
+    private const int UsersPerScan = 64;
+    private readonly Compute.Simd.SimdCpuBackend _backend = new();
+    private Compute.ICatalogMatrix? _contentMatrix;
     // Factor-of-two steps: finer steps only chase validation noise (150 vs 200 vs 300 swap places between splits).
     private static readonly double[] Lambdas = [12.5, 25, 50, 100, 200, 400, 800, 1600, 3200];
     /// <summary>
@@ -25,6 +29,7 @@ internal sealed class ValidationTuner
     private static readonly double[] HalfLives = [0, 90, 365, 1000, 3000];
     private static readonly float[] ContentWeights = [0, 0.02f, 0.05f, 0.1f, 0.2f];
     private static readonly float[] PopularityBoosts = [0, 0.01f, 0.03f, 0.1f];
+    private static readonly float[] ColdScales = [0.1f, 0.25f, 0.5f, 1f];
     private static readonly float[] Diversities = [0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f, 0.9f];
 
     private readonly SpectralEase _decomposition;
@@ -37,10 +42,12 @@ internal sealed class ValidationTuner
     private readonly int[][] _seen;
     private readonly Dictionary<(double, int), Prepared> _cache = new();
     private double[]? _contentCholesky;
+    private readonly HashSet<int> _seenRows; // rows with any event in the fit part: not cold, whether liked or not
 
-    public ValidationTuner(SpectralEase decomposition, int[] activeRows, TrainingCatalog catalog, List<ModelTrainer.ValidationUser> users,
+    public ValidationTuner(SpectralEase decomposition, int[] activeRows, HashSet<int> seenRows, TrainingCatalog catalog, List<ModelTrainer.ValidationUser> users,
         TrainOptions options, EventWeights eventWeights, TimeSpan profileHalfLife)
     {
+        _seenRows = seenRows;
         _decomposition = decomposition;
         _activeRows = activeRows;
         _catalog = catalog;
@@ -90,6 +97,21 @@ internal sealed class ValidationTuner
         if (_catalog.ContentDimension > 0) foreach (float w in ContentWeights) Try(best with { ContentWeight = w }, $"content={w}", MinRelativeGain);
         if (_catalog.Popularity is not null) foreach (float b in PopularityBoosts) Try(best with { PopularityBoost = b }, $"popularity={b}", MinRelativeGain);
 
+        // Cold items: the largest weight on content-predicted factors that costs at most 2% of NDCG (at least the smallest,
+        // so a new item is never unrankable).
+        if (_options.ContentMapping && _catalog.ContentDimension > 0)
+        {
+            float cold = ColdScales[0];
+            foreach (float a in ColdScales)
+            {
+                double ndcg = Evaluate(best with { ColdScale = a }, diversity: 0, out _);
+                log?.Invoke($"validation cold-item weight={a}: NDCG@{_options.K} {ndcg:F4}");
+                if (ndcg >= (1 - MaxDiversityCost) * bestNdcg) cold = a;
+            }
+            best = best with { ColdScale = cold };
+            bestNdcg = Math.Max(bestNdcg, Evaluate(best, diversity: 0, out _));
+        }
+
         // Diversity: the λ with the most intra-list diversity (of tags when the catalog has a tag field) among those
         // costing at most 2% of NDCG.
         float chosen = 0;
@@ -106,7 +128,34 @@ internal sealed class ValidationTuner
         return (best with { Diversity = chosen }, bestNdcg);
     }
 
-    private sealed record Prepared(float[] CatalogOutput, float[] Input, int Rank, Dictionary<int, int> ModelIndexOfRow);
+    private sealed record Prepared(float[] CatalogOutput, float[] Input, int Rank, Dictionary<int, int> ModelIndexOfRow, bool[] Mapped,
+        Compute.ICatalogMatrix Matrix);
+
+    public void Dispose()
+    {
+        foreach (var p in _cache.Values) p.Matrix.Dispose();
+        _contentMatrix?.Dispose();
+        _backend.Dispose();
+    }
+
+    /// <summary>Scores users [start, start + count) against a catalog matrix on the SIMD backend: count × rows scores.</summary>
+    private float[] ScoreUsers(Compute.ICatalogMatrix matrix, int count, int dimension, Action<int, Span<float>> query)
+    {
+        var queries = new float[count * dimension];
+        for (int i = 0; i < count; i++) query(i, queries.AsSpan(i * dimension, dimension));
+        var scores = new float[(long)count * matrix.Count > Array.MaxLength ? throw new InvalidOperationException("validation scan too large") : count * matrix.Count];
+        _backend.Score(queries, matrix, scores);
+        return scores;
+    }
+
+    private Compute.ICatalogMatrix ContentMatrix()
+    {
+        if (_contentMatrix is not null) return _contentMatrix;
+        int n = _catalog.Ids.Length, d = _catalog.ContentDimension;
+        _contentMatrix = _backend.CreateCatalog(d, Math.Max(1, n));
+        _contentMatrix.Upload(_catalog.Content.AsSpan(0, n * d));
+        return _contentMatrix;
+    }
     private readonly Dictionary<(double, int, ModelInputWeights), double> _scales = new();
 
     /// <summary>Same scaling rule as the final model: a user's best unseen item scores about 1.</summary>
@@ -114,18 +163,23 @@ internal sealed class ValidationTuner
     {
         if (_scales.TryGetValue((s.Lambda, s.Rank, s.Weights), out double scale)) return scale;
         var f = new SpectralEase.Factors(_activeRows.Length, p.Rank, p.Input, p.CatalogOutput);
-        int r = p.Rank;
+        int r = p.Rank, n = _catalog.Ids.Length, users = Math.Min(200, _users.Count);
         double sum = 0;
         int count = 0;
-        var u = new float[r];
-        for (int i = 0; i < Math.Min(500, _users.Count); i++)
+        for (int start = 0; start < users; start += UsersPerScan)
         {
-            if (!ModelTrainer.PooledInput(_users[i].Train.Events, s.Weights, _index, p.ModelIndexOfRow, f, u)) continue;
-            float best = float.NegativeInfinity;
-            var seen = new HashSet<int>(_seen[i]);
-            foreach (int row in _activeRows)
-                if (!seen.Contains(row)) best = Math.Max(best, TensorPrimitives.Dot(u, p.CatalogOutput.AsSpan(row * r, r)));
-            if (float.IsFinite(best) && best > 0) { sum += best; count++; }
+            int m = Math.Min(UsersPerScan, users - start);
+            var has = new bool[m];
+            var scores = ScoreUsers(p.Matrix, m, r, (i, q) => has[i] = ModelTrainer.PooledInput(_users[start + i].Train.Events, s.Weights, _index, p.ModelIndexOfRow, f, q));
+            for (int i = 0; i < m; i++)
+            {
+                if (!has[i]) continue;
+                var seen = new HashSet<int>(_seen[start + i]);
+                float best = float.NegativeInfinity;
+                foreach (int row in _activeRows)
+                    if (!seen.Contains(row)) best = Math.Max(best, scores[i * n + row]);
+                if (float.IsFinite(best) && best > 0) { sum += best; count++; }
+            }
         }
         scale = count == 0 || !(sum > 0) ? 1 : count / sum;
         _scales[(s.Lambda, s.Rank, s.Weights)] = scale;
@@ -140,6 +194,7 @@ internal sealed class ValidationTuner
         var modelIndexOfRow = new Dictionary<int, int>(_activeRows.Length);
         for (int m = 0; m < _activeRows.Length; m++) modelIndexOfRow[_activeRows[m]] = m;
         var output = new float[n * r];
+        var mapped = new bool[n];
         for (int m = 0; m < _activeRows.Length; m++) f.Output.AsSpan(m * r, r).CopyTo(output.AsSpan(_activeRows[m] * r, r));
         if (_options.ContentMapping && d > 0 && _activeRows.Length > 0)
         {
@@ -159,14 +214,19 @@ internal sealed class ValidationTuner
             for (int i = 0; i < map.Length; i++) map[i] = (float)rhs[i];
             Parallel.For(0, n, row =>
             {
-                if (modelIndexOfRow.ContainsKey(row)) return;
+                // Only cold items (no event at all) are predicted from content; an item with events but no positive
+                // has evidence against it and keeps a zero factor.
+                if (modelIndexOfRow.ContainsKey(row) || _seenRows.Contains(row)) return;
+                mapped[row] = true;
                 var dst = output.AsSpan(row * r, r);
                 var content = _catalog.Content.AsSpan(row * d, d);
                 for (int c = 0; c < d; c++)
                     if (content[c] != 0) TensorPrimitives.MultiplyAdd(map.AsSpan(c * r, r), content[c], dst, dst);
             });
         }
-        p = new Prepared(output, f.Input, r, modelIndexOfRow);
+        var matrix = _backend.CreateCatalog(r, Math.Max(1, n));
+        matrix.Upload(output);
+        p = new Prepared(output, f.Input, r, modelIndexOfRow, mapped, matrix);
         _cache[(lambda, rank)] = p;
         return p;
     }
@@ -179,45 +239,54 @@ internal sealed class ValidationTuner
         int n = _catalog.Ids.Length, r = p.Rank, d = _catalog.ContentDimension, k = _options.K;
         var ndcg = new double[_users.Count];
         var diversityOf = new double[_users.Count];
-        double userScale = Scale(s, p);
-        Parallel.For(0, _users.Count, () => (new float[r], new float[n]), (ui, _, scratch) =>
+        float scale = (float)Scale(s, p);
+        for (int start = 0; start < _users.Count; start += UsersPerScan)
         {
-            var (u, scores) = scratch;
-            var user = _users[ui];
-            bool hasModel = ModelTrainer.PooledInput(user.Train.Events, s.Weights, _index, p.ModelIndexOfRow,
-                f with { Output = p.CatalogOutput }, u);
-            var profile = _profiles[ui];
-            float scale = (float)userScale;
-            for (int row = 0; row < n; row++)
-            {
-                float score = hasModel ? scale * TensorPrimitives.Dot(u, p.CatalogOutput.AsSpan(row * r, r)) : 0f;
-                if (s.ContentWeight != 0 && profile.Length == d) score += s.ContentWeight * TensorPrimitives.Dot(profile, _catalog.Content.AsSpan(row * d, d));
-                if (s.PopularityBoost != 0 && _catalog.Popularity is { } pop) score += s.PopularityBoost * pop[row];
-                scores[row] = score;
-            }
-            foreach (int row in _seen[ui]) scores[row] = float.NegativeInfinity;
-            int poolSize = diversity > 0 ? Mmr.PoolSize(k) : k;
-            var pool = TopRows(scores, poolSize);
-            int[] list = pool;
-            if (diversity > 0 && d > 0)
-            {
-                var rel = new float[pool.Length];
-                var vectors = new float[pool.Length * d];
-                for (int i = 0; i < pool.Length; i++)
-                {
-                    rel[i] = scores[pool[i]];
-                    _catalog.Content.AsSpan(pool[i] * d, d).CopyTo(vectors.AsSpan(i * d, d));
-                }
-                IReadOnlyList<string>?[]? poolTags = _catalog.Tags is { } all ? pool.Select(row => all[row]).ToArray() : null;
-                var picked = Mmr.Select(rel, vectors, d, ModelTrainerMean(), k, diversity, poolTags);
-                list = picked.Select(i => pool[i]).ToArray();
-            }
-            ndcg[ui] = Ndcg(list, user.HeldOut, k);
-            diversityOf[ui] = _catalog.Tags is not null ? TagIld(list) : d > 0 ? Ild(list) : 0;
-            return scratch;
-        }, _ => { });
+            int m = Math.Min(UsersPerScan, _users.Count - start);
+            var has = new bool[m];
+            var model = ScoreUsers(p.Matrix, m, r, (i, q) => has[i] = ModelTrainer.PooledInput(_users[start + i].Train.Events, s.Weights, _index, p.ModelIndexOfRow, f, q));
+            float[]? content = s.ContentWeight != 0 && d > 0
+                ? ScoreUsers(ContentMatrix(), m, d, (i, q) => { if (_profiles[start + i].Length == d) _profiles[start + i].CopyTo(q); })
+                : null;
+            Parallel.For(0, m, i => ndcg[start + i] = EvaluateUser(start + i, s, p, diversity, scale, has[i],
+                model.AsSpan(i * n, n), content is null ? default : content.AsSpan(i * n, n), out diversityOf[start + i]));
+        }
         ild = diversityOf.Average();
         return ndcg.Average();
+    }
+
+    /// <summary>One user's served list from the precomputed model and content scores, and its NDCG (and diversity).</summary>
+    private double EvaluateUser(int ui, ModelTrainer.Settings s, Prepared p, float diversity, float scale, bool hasModel,
+        Span<float> scores, ReadOnlySpan<float> content, out double listDiversity)
+    {
+        int n = _catalog.Ids.Length, d = _catalog.ContentDimension, k = _options.K;
+        var user = _users[ui];
+        for (int row = 0; row < n; row++)
+        {
+            float score = hasModel ? (p.Mapped[row] ? s.ColdScale : 1f) * scale * scores[row] : 0f;
+            if (!content.IsEmpty) score += s.ContentWeight * content[row];
+            if (s.PopularityBoost != 0 && _catalog.Popularity is { } pop) score += s.PopularityBoost * pop[row];
+            scores[row] = score;
+        }
+        foreach (int row in _seen[ui]) scores[row] = float.NegativeInfinity;
+        int poolSize = diversity > 0 ? Mmr.PoolSize(k) : k;
+        var pool = TopRows(scores, poolSize);
+        int[] list = pool;
+        if (diversity > 0 && d > 0)
+        {
+            var rel = new float[pool.Length];
+            var vectors = new float[pool.Length * d];
+            for (int i = 0; i < pool.Length; i++)
+            {
+                rel[i] = scores[pool[i]];
+                _catalog.Content.AsSpan(pool[i] * d, d).CopyTo(vectors.AsSpan(i * d, d));
+            }
+            IReadOnlyList<string>?[]? poolTags = _catalog.Tags is { } all ? pool.Select(row => all[row]).ToArray() : null;
+            var picked = Mmr.Select(rel, vectors, d, ModelTrainerMean(), k, diversity, poolTags);
+            list = picked.Select(i => pool[i]).ToArray();
+        }
+        listDiversity = _catalog.Tags is not null ? TagIld(list) : d > 0 ? Ild(list) : 0;
+        return Ndcg(list, user.HeldOut, k);
     }
 
     private float[]? _mean;

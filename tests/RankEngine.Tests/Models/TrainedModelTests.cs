@@ -221,6 +221,23 @@ public sealed class TrainedModelTests : IDisposable
     }
 
     [Fact]
+    public void ATinyStoreTrainsWithDefaultSettings()
+    {
+        using var engine = Open();
+        engine.AddItems([
+            new ItemInput("a") { ContentVector = [1, 0, 0, 0, 0, 0, 0, 0] },
+            new ItemInput("b") { ContentVector = [0, 1, 0, 0, 0, 0, 0, 0] },
+        ]);
+        engine.RecordEvent("only", "a", UserEventKind.Like);
+        var d = engine.Train();
+        Assert.True(double.IsNaN(d.ValidationNdcg)); // too few users for a validation split
+        Assert.Equal(1, d.Items);
+        var r = engine.Rank(new RankRequest { UserId = "only", K = 5, ExcludeSeen = true });
+        Assert.Equal(new[] { "b" }, r.Items.Select(i => i.Id).ToArray());
+        Assert.All(r.Items, i => Assert.True(float.IsFinite(i.Score)));
+    }
+
+    [Fact]
     public void AViewOnlyStreamLearnsFromViews()
     {
         using var engine = Open();
