@@ -25,7 +25,7 @@ public sealed class TinyBertParityTests : IClassFixture<TinyBertFixture>
     {
         "reference" => new ReferenceBackend(),
         "simd" => new SimdCpuBackend(),
-        "ilgpu-cpu" => RankEngine.Compute.Ilgpu.IlgpuBackend.Create(RankEngine.Compute.Ilgpu.IlgpuDeviceKind.Cpu),
+        "ilgpu-cpu" => RankEngine.Compute.Ilgpu.IlgpuBackend.Create(RankEngine.Tests.Kernels.IlgpuCpuFixture.Kind),
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 

@@ -9,7 +9,14 @@ namespace RankEngine.Tests.Kernels;
 /// </summary>
 public sealed class IlgpuCpuFixture : IDisposable
 {
-    public IlgpuBackend Backend { get; } = IlgpuBackend.Create(IlgpuDeviceKind.Cpu);
+    /// <summary>Set to "cuda" (tools/gpu-check.sh) to run every kernel test on the GPU instead of the CPU accelerator.</summary>
+    public const string DeviceVariable = "RANKENGINE_TEST_ILGPU_DEVICE";
+
+    /// <summary>The device kind the kernel tests run on: the CPU accelerator unless <see cref="DeviceVariable"/> says cuda.</summary>
+    public static IlgpuDeviceKind Kind =>
+        string.Equals(Environment.GetEnvironmentVariable(DeviceVariable), "cuda", StringComparison.OrdinalIgnoreCase) ? IlgpuDeviceKind.Cuda : IlgpuDeviceKind.Cpu;
+
+    public IlgpuBackend Backend { get; } = IlgpuBackend.Create(Kind);
     public void Dispose() => Backend.Dispose();
 }
 
