@@ -7,19 +7,8 @@ namespace RankEngine.Tests.Server;
 /// Every kind of bad input gets its error code, nothing is written, and the connection keeps working (a PING right
 /// after is answered) — except broken framing, where the request's end is unknown and the server closes.
 /// </summary>
-public sealed class BadInputTests : IAsyncLifetime
+public sealed class BadInputTests : SmallCatalogServerTest
 {
-    private ServerHarness _server = null!;
-
-    public async Task InitializeAsync()
-    {
-        _server = await ServerHarness.StartAsync();
-        _server.AddSmallCatalog();
-    }
-
-    public async Task DisposeAsync() => await _server.DisposeAsync();
-
-    private static byte[] Blob(params float[] v) => ServerHarness.Blob(v);
     private static readonly byte[] BadUtf8 = [0x61, 0xC3, 0x28]; // 'a', then a broken two-byte sequence
 
     public static TheoryData<string, object[]> Cases() => new()

@@ -6,19 +6,8 @@ namespace RankEngine.Tests.Server;
 /// The Redis commands stock clients send, byte for byte as Redis answers them (redis.io command pages): ECHO, SELECT,
 /// CLIENT, MULTI/EXEC/DISCARD, CONFIG GET, DBSIZE, and HELLO's NOPROTO.
 /// </summary>
-public sealed class CompatWireTests : IAsyncLifetime
+public sealed class CompatWireTests : SmallCatalogServerTest
 {
-    private ServerHarness _server = null!;
-
-    public async Task InitializeAsync()
-    {
-        _server = await ServerHarness.StartAsync();
-        _server.AddSmallCatalog();
-    }
-
-    public async Task DisposeAsync() => await _server.DisposeAsync();
-
-    private static byte[] Blob(params float[] v) => ServerHarness.Blob(v);
 
     [Fact]
     public async Task EchoSelectDbSize()

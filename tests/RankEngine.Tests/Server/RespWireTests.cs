@@ -7,19 +7,8 @@ namespace RankEngine.Tests.Server;
 /// Exact bytes on the wire (Garnet style): each expected reply is written out by hand from the protocol document,
 /// so a change in framing, key order or number formatting fails here.
 /// </summary>
-public sealed class RespWireTests : IAsyncLifetime
+public sealed class RespWireTests : SmallCatalogServerTest
 {
-    private ServerHarness _server = null!;
-
-    public async Task InitializeAsync()
-    {
-        _server = await ServerHarness.StartAsync();
-        _server.AddSmallCatalog();
-    }
-
-    public async Task DisposeAsync() => await _server.DisposeAsync();
-
-    private static byte[] Blob(params float[] v) => ServerHarness.Blob(v);
 
     [Fact]
     public async Task PingInlineAndArrayForms()
