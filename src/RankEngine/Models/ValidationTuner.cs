@@ -41,6 +41,7 @@ internal sealed class ValidationTuner : IDisposable
     private readonly float[][] _profiles; // engine-style content profile per validation user (empty: none)
     private readonly int[][] _seen;
     private readonly Dictionary<(double, int), Prepared> _cache = new();
+    private readonly LinkedList<(double, int)> _recent = new();
     private double[]? _contentCholesky;
     private readonly HashSet<int> _seenRows; // rows with any event in the fit part: not cold, whether liked or not
 
@@ -188,7 +189,20 @@ internal sealed class ValidationTuner : IDisposable
 
     private Prepared Prepare(double lambda, int rank)
     {
-        if (_cache.TryGetValue((lambda, rank), out var p)) return p;
+        if (_cache.TryGetValue((lambda, rank), out var p))
+        {
+            _recent.Remove((lambda, rank));
+            _recent.AddLast((lambda, rank));
+            return p;
+        }
+        // Each entry holds two items × rank matrices: keep the two most recently used (memory stays O(items × rank)).
+        while (_cache.Count >= 2)
+        {
+            var oldest = _recent.First!.Value;
+            _recent.RemoveFirst();
+            _cache[oldest].Matrix.Dispose();
+            _cache.Remove(oldest);
+        }
         var f = _decomposition.FactorsFor(lambda, rank);
         int n = _catalog.Ids.Length, r = f.Rank, d = _catalog.ContentDimension;
         var modelIndexOfRow = new Dictionary<int, int>(_activeRows.Length);
@@ -228,6 +242,7 @@ internal sealed class ValidationTuner : IDisposable
         matrix.Upload(output);
         p = new Prepared(output, f.Input, r, modelIndexOfRow, mapped, matrix);
         _cache[(lambda, rank)] = p;
+        _recent.AddLast((lambda, rank));
         return p;
     }
 
