@@ -36,6 +36,9 @@ public sealed class RankServerSettings
     /// <summary>Request, connection and concurrency limits.</summary>
     public ServerLimits Limits { get; set; } = new();
 
+    /// <summary>Background refits of the ranking model.</summary>
+    public RefitSettings Refit { get; set; } = new();
+
     /// <summary>
     /// The options these settings describe. Every problem is reported at once, as one line naming the
     /// configuration keys (<c>RankEngine:Server:Port is 70000: must be 0…65535</c>).
@@ -71,6 +74,11 @@ public sealed class RankServerSettings
             int tail = message.IndexOf(" (Parameter '", StringComparison.Ordinal);
             problems.Add($"{SectionName}:Limits: {(tail > 0 ? message[..tail] : message)}");
         }
+        if (!(Refit.CheckIntervalSeconds >= 0) || !double.IsFinite(Refit.CheckIntervalSeconds))
+            problems.Add($"{SectionName}:Refit:CheckIntervalSeconds is {Refit.CheckIntervalSeconds}: must be ≥ 0 (0: no background refits)");
+        if (Refit.MinNewEvents < 1) problems.Add($"{SectionName}:Refit:MinNewEvents is {Refit.MinNewEvents}: must be ≥ 1");
+        if (!(Refit.MinNewFraction >= 0) || !double.IsFinite(Refit.MinNewFraction))
+            problems.Add($"{SectionName}:Refit:MinNewFraction is {Refit.MinNewFraction}: must be ≥ 0");
         if (problems.Count > 0) throw new ArgumentException("invalid configuration: " + string.Join("; ", problems));
         return new RankServerOptions
         {
@@ -81,6 +89,23 @@ public sealed class RankServerSettings
             MetricsRequireAuth = MetricsRequireAuth,
             ModelName = modelName,
             Limits = Limits,
+            Refit = new RefitOptions
+            {
+                CheckInterval = Refit.CheckIntervalSeconds > 0 ? TimeSpan.FromSeconds(Refit.CheckIntervalSeconds) : null,
+                MinNewEvents = Refit.MinNewEvents,
+                MinNewFraction = Refit.MinNewFraction,
+            },
         };
     }
+}
+
+/// <summary>The <c>Refit</c> section: when <c>serve</c> retrains the ranking model in the background.</summary>
+public sealed class RefitSettings
+{
+    /// <summary>Seconds between checks for enough new events; 0 turns background refits off.</summary>
+    public double CheckIntervalSeconds { get; set; } = 60;
+    /// <summary>New events needed before a refit.</summary>
+    public long MinNewEvents { get; set; } = 1000;
+    /// <summary>New events needed as a share of the events the served model was trained on.</summary>
+    public double MinNewFraction { get; set; } = 0.1;
 }
