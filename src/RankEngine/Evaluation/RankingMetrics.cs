@@ -59,6 +59,47 @@ public static class RankingMetrics
         return pairs == 0 ? null : sum / pairs;
     }
 
+    /// <summary>
+    /// Intra-list diversity over a row-major content matrix: the mean over pairs of the top k of 1 − cosine of the
+    /// items' vectors (0 for lists shorter than 2).
+    /// </summary>
+    public static double ContentDiversity(ReadOnlySpan<int> ranked, ReadOnlySpan<float> content, int dimension, int k)
+    {
+        CheckK(k);
+        int top = Math.Min(k, ranked.Length);
+        double sum = 0;
+        int pairs = 0;
+        for (int a = 0; a < top; a++)
+            for (int b = a + 1; b < top; b++)
+            {
+                sum += 1 - Cosine(content.Slice(ranked[a] * dimension, dimension), content.Slice(ranked[b] * dimension, dimension));
+                pairs++;
+            }
+        return pairs == 0 ? 0 : sum / pairs;
+    }
+
+    /// <summary>
+    /// Intra-list diversity of what a person sees: the mean over pairs of the top k of 1 − Jaccard of the items' tag
+    /// sets (genres); two items that both have no tags count as alike (0). 0 for lists shorter than 2.
+    /// </summary>
+    public static double TagDiversity(ReadOnlySpan<int> ranked, IReadOnlyList<IReadOnlyList<string>?> tags, int k)
+    {
+        CheckK(k);
+        int top = Math.Min(k, ranked.Length);
+        double sum = 0;
+        int pairs = 0;
+        for (int a = 0; a < top; a++)
+            for (int b = a + 1; b < top; b++)
+            {
+                var x = tags[ranked[a]];
+                var y = tags[ranked[b]];
+                bool bothEmpty = (x?.Count ?? 0) == 0 && (y?.Count ?? 0) == 0;
+                sum += bothEmpty ? 0 : 1 - Mmr.Jaccard(x, y);
+                pairs++;
+            }
+        return pairs == 0 ? 0 : sum / pairs;
+    }
+
     /// <summary>Catalog coverage: distinct items appearing in the top k of any list, divided by the catalog size.</summary>
     public static double CatalogCoverage(IEnumerable<int[]> lists, int catalogSize, int k)
     {

@@ -90,7 +90,7 @@ public static class ServedEvaluator
         var trainEvents = split.Train.Select(e => e.Index).ToHashSet();
         string work = options.WorkDirectory ?? Path.Combine(Path.GetTempPath(), "rankengine-eval-" + Guid.NewGuid().ToString("N")[..8]);
         var results = new List<ServedResult>();
-        var tags = data.Items.Select(i => i.Fields.Tags.TryGetValue(options.TagsField, out var t) ? t.ToHashSet(StringComparer.Ordinal) : new HashSet<string>()).ToArray();
+        var tags = data.Items.Select(i => i.Fields.Tags.TryGetValue(options.TagsField, out var t) ? t : null).ToArray();
         try
         {
             // Baselines, computed independently.
@@ -217,7 +217,7 @@ public static class ServedEvaluator
         return lists;
     }
 
-    private static ServedResult Measure(string method, TemporalSplit split, int[][] lists, float[]? content, HashSet<string>[] tags, int items, int k)
+    private static ServedResult Measure(string method, TemporalSplit split, int[][] lists, float[]? content, IReadOnlyList<string>?[] tags, int items, int k)
     {
         double hr = 0, ndcg = 0, recall = 0, ildContent = 0, ildTags = 0;
         int withContent = 0;
@@ -227,46 +227,12 @@ public static class ServedEvaluator
             hr += RankingMetrics.HitRate(lists[t], relevant, k);
             ndcg += RankingMetrics.Ndcg(lists[t], relevant, k);
             recall += RankingMetrics.Recall(lists[t], relevant, k);
-            ildTags += TagDiversity(lists[t], tags, k);
-            if (content is not null) { ildContent += ContentDiversity(lists[t], content, content.Length / Math.Max(1, items), k); withContent++; }
+            ildTags += RankingMetrics.TagDiversity(lists[t], tags, k);
+            if (content is not null) { ildContent += RankingMetrics.ContentDiversity(lists[t], content, content.Length / Math.Max(1, items), k); withContent++; }
         }
         int n = Math.Max(1, lists.Length);
         return new ServedResult(method, hr / n, ndcg / n, recall / n, withContent == 0 ? double.NaN : ildContent / withContent, ildTags / n,
             RankingMetrics.CatalogCoverage(lists, items, k), lists.Length);
-    }
-
-    private static double ContentDiversity(int[] list, float[] content, int d, int k)
-    {
-        int m = Math.Min(k, list.Length);
-        double sum = 0;
-        int pairs = 0;
-        for (int a = 0; a < m; a++)
-            for (int b = a + 1; b < m; b++)
-            {
-                sum += 1 - System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(content.AsSpan(list[a] * d, d), content.AsSpan(list[b] * d, d));
-                pairs++;
-            }
-        return pairs == 0 ? 0 : sum / pairs;
-    }
-
-    /// <summary>Mean over pairs of 1 − Jaccard of the items' tag sets (what a person sees: how different the genres are).</summary>
-    internal static double TagDiversity(int[] list, HashSet<string>[] tags, int k)
-    {
-        int m = Math.Min(k, list.Length);
-        double sum = 0;
-        int pairs = 0;
-        for (int a = 0; a < m; a++)
-            for (int b = a + 1; b < m; b++)
-            {
-                var x = tags[list[a]];
-                var y = tags[list[b]];
-                int union = x.Count + y.Count, common = 0;
-                foreach (var s in x) if (y.Contains(s)) common++;
-                union -= common;
-                sum += union == 0 ? 0 : 1 - (double)common / union;
-                pairs++;
-            }
-        return pairs == 0 ? 0 : sum / pairs;
     }
 
     /// <summary>Dense user and item indexes for the split; relevance from the rating (≥ 4) or the kind.</summary>

@@ -81,7 +81,7 @@ internal static class ModelTrainer
             {
                 var decomposition = SpectralEase.Fit(data, Math.Min(maxRank, activeCatalogRows.Length), options.Seed,
                     progress: s => log?.Invoke($"validation fit: {s}"));
-                using var tuner = new ValidationTuner(decomposition, activeCatalogRows, SeenRows(fitUsers, index), catalog, validation, options, eventWeights, profileHalfLife);
+                using var tuner = new ValidationTuner(decomposition, activeCatalogRows, SeenRows(fitUsers, index), catalog, index, validation, options, eventWeights, profileHalfLife);
                 (settings, validationNdcg) = tuner.Tune(settings, log);
             }
         }
@@ -145,7 +145,7 @@ internal static class ModelTrainer
         public float ColdScale { get; init; }
     }
 
-    internal sealed record ValidationUser(TrainingUser Train, int[] HeldOut);
+    internal sealed record ValidationUser(TrainingUser Train, IReadOnlySet<int> HeldOut);
 
     /// <summary>Per user: the last h = max(1, round(f·n)) strong positives (n ≥ 5) are held out with everything after the first of them.</summary>
     internal static (List<TrainingUser> Fit, List<ValidationUser> Validation) Split(IReadOnlyList<TrainingUser> users, TrainOptions options,
@@ -173,7 +173,7 @@ internal static class ModelTrainer
             }
             var trainUser = user with { Events = train };
             fit.Add(trainUser);
-            if (held.Count > 0) validation.Add(new ValidationUser(trainUser, held.ToArray()));
+            if (held.Count > 0) validation.Add(new ValidationUser(trainUser, held.ToHashSet()));
         }
         if (validation.Count > options.MaxValidationUsers)
         {
@@ -217,26 +217,12 @@ internal static class ModelTrainer
     /// <summary>Ridge regression from content vectors to the input and output factors over the learned items.</summary>
     private static (float[] ToInput, float[] ToOutput, float[] Mean) ContentMaps(TrainingCatalog catalog, int[] active, SpectralEase.Factors f)
     {
-        int d = catalog.ContentDimension, n = active.Length, r = f.Rank;
-        var e = new float[n * d];
-        for (int i = 0; i < n; i++) catalog.Content.AsSpan(active[i] * d, d).CopyTo(e.AsSpan(i * d, d));
-        var gram = DenseOps.Gram(e, n, d);
-        // μ: a tenth of the mean eigenvalue of EᵀE (unit rows: trace n), so the map shrinks towards 0 where content says little.
-        double mu = Math.Max(1e-3, 0.1 * n / d);
-        for (int j = 0; j < d; j++) gram[j * d + j] += mu;
-        var l = DenseOps.Cholesky(gram, d);
-        float[] Map(float[] target)
-        {
-            var rhs = DenseOps.TransposeMultiply(e, target, n, d, r);
-            DenseOps.CholeskySolve(l, d, rhs, r);
-            var map = new float[d * r];
-            for (int i = 0; i < map.Length; i++) map[i] = (float)rhs[i];
-            return map;
-        }
-        return (Map(f.Input), Map(f.Output), Mean(catalog));
+        var ridge = new ContentRidge(catalog, active);
+        return (ridge.Map(f.Input, f.Rank), ridge.Map(f.Output, f.Rank), Mean(catalog));
     }
 
-    private static float[] Mean(TrainingCatalog catalog)
+    /// <summary>The catalog's mean content vector.</summary>
+    internal static float[] Mean(TrainingCatalog catalog)
     {
         int d = catalog.ContentDimension, n = catalog.Ids.Length;
         var mean = new float[d];
@@ -271,24 +257,11 @@ internal static class ModelTrainer
 
     /// <summary>The served user vector, restricted to learned items (training has no cold items of its own).</summary>
     internal static bool PooledInput(IReadOnlyList<UserEvent> events, ModelInputWeights weights, Dictionary<string, int> index,
-        Dictionary<int, int> modelIndexOfRow, SpectralEase.Factors f, Span<float> destination)
-    {
-        destination.Clear();
-        if (events.Count == 0) return false;
-        long newest = events.Max(e => e.TimestampMs);
-        var latest = new Dictionary<string, UserEvent>(StringComparer.Ordinal);
-        foreach (var e in events)
-            if (!latest.TryGetValue(e.ItemId, out var s) || e.TimestampMs >= s.TimestampMs) latest[e.ItemId] = e;
-        double halfLifeMs = weights.HalfLifeDays * 86_400_000.0;
-        bool any = false;
-        foreach (var e in latest.Values)
+        Dictionary<int, int> modelIndexOfRow, SpectralEase.Factors f, Span<float> destination) =>
+        weights.Pool(events, (id, factor) =>
         {
-            float x = weights.For(e.Kind) * e.Weight;
-            if (x == 0 || !index.TryGetValue(e.ItemId, out int row) || !modelIndexOfRow.TryGetValue(row, out int m)) continue;
-            if (halfLifeMs > 0) x *= (float)Math.Pow(0.5, (newest - e.TimestampMs) / halfLifeMs);
-            TensorPrimitives.MultiplyAdd(f.Input.AsSpan(m * f.Rank, f.Rank), x, destination, destination);
-            any = true;
-        }
-        return any;
-    }
+            if (!index.TryGetValue(id, out int row) || !modelIndexOfRow.TryGetValue(row, out int m)) return false;
+            f.Input.AsSpan(m * f.Rank, f.Rank).CopyTo(factor);
+            return true;
+        }, destination);
 }

@@ -31,6 +31,38 @@ public sealed record ModelInputWeights
         _ => 0f,
     };
 
+    /// <summary>An item's factor into <c>destination</c>; false when the item has none.</summary>
+    internal delegate bool ItemFactor(string itemId, Span<float> destination);
+
+    /// <summary>
+    /// The pooled user vector <c>Σ_j x_uj · factor_j</c> over the user's items, where x_uj is the weight of the newest
+    /// event on item j (a like followed by a dislike is a dislike), decayed by its age before the user's newest event.
+    /// False (destination zero) when no event carries weight. The one rule serving and training share.
+    /// </summary>
+    internal bool Pool(IReadOnlyList<UserEvent> events, ItemFactor factorOf, Span<float> destination)
+    {
+        destination.Clear();
+        if (events.Count == 0) return false;
+        long newest = long.MinValue;
+        foreach (var e in events) newest = Math.Max(newest, e.TimestampMs);
+        var latest = new Dictionary<string, UserEvent>(events.Count, StringComparer.Ordinal);
+        foreach (var e in events)
+            if (!latest.TryGetValue(e.ItemId, out var seen) || e.TimestampMs >= seen.TimestampMs) latest[e.ItemId] = e;
+        int r = destination.Length;
+        Span<float> factor = r <= 1024 ? stackalloc float[r] : new float[r];
+        bool any = false;
+        double halfLifeMs = HalfLifeDays * 86_400_000.0;
+        foreach (var e in latest.Values)
+        {
+            float x = For(e.Kind) * e.Weight;
+            if (x == 0 || !factorOf(e.ItemId, factor)) continue;
+            if (halfLifeMs > 0) x *= (float)Math.Pow(0.5, (newest - e.TimestampMs) / halfLifeMs);
+            TensorPrimitives.MultiplyAdd(factor, x, destination, destination);
+            any = true;
+        }
+        return any;
+    }
+
     /// <summary>True for the kinds the model learns from and is judged on (click, like, purchase).</summary>
     public static bool IsStrongPositive(UserEventKind kind) => kind is UserEventKind.Click or UserEventKind.Like or UserEventKind.Purchase;
 }
@@ -114,44 +146,17 @@ public sealed class RankingModel
         }
         destination[..r].Clear();
         if (map is null || content.IsEmpty || content.Length * r != map.Length) return false;
-        for (int c = 0; c < content.Length; c++)
-            if (content[c] != 0) TensorPrimitives.MultiplyAdd(map.AsSpan(c * r, r), content[c], destination[..r], destination[..r]);
+        ContentRidge.Predict(map, content, destination[..r]);
         return true;
     }
 
     /// <summary>
-    /// The user vector the model prescribes: <c>Σ_j x_uj · Input_j</c> over the user's items, where x_uj is the
-    /// weight of the newest event on item j (<see cref="ModelInputWeights"/>) decayed by its age before the user's
-    /// newest event. False (destination zero) when no event carries weight.
+    /// The user vector the model prescribes (<see cref="ModelInputWeights.Pool"/> over the input factors); items
+    /// without learned factors use their content-predicted one.
     /// </summary>
     /// <param name="contentOf">The content vector of an item id (empty when unknown); used for items without learned factors.</param>
-    internal bool TryUserVector(IReadOnlyList<UserEvent> events, Func<string, ReadOnlyMemory<float>> contentOf, Span<float> destination)
-    {
-        int r = Rank;
-        var vector = destination[..r];
-        vector.Clear();
-        if (events.Count == 0) return false;
-        var weights = Description.InputWeights;
-        long newest = long.MinValue;
-        foreach (var e in events) newest = Math.Max(newest, e.TimestampMs);
-        // The newest event per item decides its weight (a like followed by a dislike is a dislike).
-        var latest = new Dictionary<string, UserEvent>(events.Count, StringComparer.Ordinal);
-        foreach (var e in events)
-            if (!latest.TryGetValue(e.ItemId, out var seen) || e.TimestampMs >= seen.TimestampMs) latest[e.ItemId] = e;
-        Span<float> factor = r <= 1024 ? stackalloc float[r] : new float[r];
-        bool any = false;
-        double halfLifeMs = weights.HalfLifeDays * 86_400_000.0;
-        foreach (var e in latest.Values)
-        {
-            float x = weights.For(e.Kind) * e.Weight;
-            if (x == 0) continue;
-            if (halfLifeMs > 0) x *= (float)Math.Pow(0.5, (newest - e.TimestampMs) / halfLifeMs);
-            if (!TryInputFor(e.ItemId, contentOf(e.ItemId).Span, factor)) continue;
-            TensorPrimitives.MultiplyAdd(factor, x, vector, vector);
-            any = true;
-        }
-        return any;
-    }
+    internal bool TryUserVector(IReadOnlyList<UserEvent> events, Func<string, ReadOnlyMemory<float>> contentOf, Span<float> destination) =>
+        Description.InputWeights.Pool(events, (id, factor) => TryInputFor(id, contentOf(id).Span, factor), destination[..Rank]);
 }
 
 /// <summary>What a model file says about its model.</summary>

@@ -42,20 +42,22 @@ internal sealed class ValidationTuner : IDisposable
     private readonly int[][] _seen;
     private readonly Dictionary<(double, int), Prepared> _cache = new();
     private readonly LinkedList<(double, int)> _recent = new();
-    private double[]? _contentCholesky;
+    private ContentRidge? _ridge; // built once, for the first (λ, rank) that needs it
+    private readonly float[]? _mean; // catalog mean content vector: MMR's centre
     private readonly HashSet<int> _seenRows; // rows with any event in the fit part: not cold, whether liked or not
 
-    public ValidationTuner(SpectralEase decomposition, int[] activeRows, HashSet<int> seenRows, TrainingCatalog catalog, List<ModelTrainer.ValidationUser> users,
-        TrainOptions options, EventWeights eventWeights, TimeSpan profileHalfLife)
+    /// <param name="index">Catalog row of each item id (the trainer's).</param>
+    public ValidationTuner(SpectralEase decomposition, int[] activeRows, HashSet<int> seenRows, TrainingCatalog catalog, Dictionary<string, int> index,
+        List<ModelTrainer.ValidationUser> users, TrainOptions options, EventWeights eventWeights, TimeSpan profileHalfLife)
     {
         _seenRows = seenRows;
+        _mean = catalog.ContentDimension > 0 ? ModelTrainer.Mean(catalog) : null;
         _decomposition = decomposition;
         _activeRows = activeRows;
         _catalog = catalog;
         _users = users;
         _options = options;
-        _index = new Dictionary<string, int>(catalog.Ids.Length, StringComparer.Ordinal);
-        for (int i = 0; i < catalog.Ids.Length; i++) _index[catalog.Ids[i]] = i;
+        _index = index;
         int d = catalog.ContentDimension;
         _profiles = new float[users.Count][];
         _seen = new int[users.Count][];
@@ -213,29 +215,15 @@ internal sealed class ValidationTuner : IDisposable
         if (_options.ContentMapping && d > 0 && _activeRows.Length > 0)
         {
             // Items without learned factors get the ridge-predicted output factor, as served.
-            var e = new float[_activeRows.Length * d];
-            for (int m = 0; m < _activeRows.Length; m++) _catalog.Content.AsSpan(_activeRows[m] * d, d).CopyTo(e.AsSpan(m * d, d));
-            if (_contentCholesky is null)
-            {
-                var gram = DenseOps.Gram(e, _activeRows.Length, d);
-                double mu = Math.Max(1e-3, 0.1 * _activeRows.Length / d);
-                for (int j = 0; j < d; j++) gram[j * d + j] += mu;
-                _contentCholesky = DenseOps.Cholesky(gram, d);
-            }
-            var rhs = DenseOps.TransposeMultiply(e, f.Output, _activeRows.Length, d, r);
-            DenseOps.CholeskySolve(_contentCholesky, d, rhs, r);
-            var map = new float[d * r];
-            for (int i = 0; i < map.Length; i++) map[i] = (float)rhs[i];
+            _ridge ??= new ContentRidge(_catalog, _activeRows);
+            var map = _ridge.Map(f.Output, r);
             Parallel.For(0, n, row =>
             {
                 // Only cold items (no event at all) are predicted from content; an item with events but no positive
                 // has evidence against it and keeps a zero factor.
                 if (modelIndexOfRow.ContainsKey(row) || _seenRows.Contains(row)) return;
                 mapped[row] = true;
-                var dst = output.AsSpan(row * r, r);
-                var content = _catalog.Content.AsSpan(row * d, d);
-                for (int c = 0; c < d; c++)
-                    if (content[c] != 0) TensorPrimitives.MultiplyAdd(map.AsSpan(c * r, r), content[c], dst, dst);
+                ContentRidge.Predict(map, _catalog.Content.AsSpan(row * d, d), output.AsSpan(row * r, r));
             });
         }
         var matrix = _backend.CreateCatalog(r, Math.Max(1, n));
@@ -297,46 +285,12 @@ internal sealed class ValidationTuner : IDisposable
                 _catalog.Content.AsSpan(pool[i] * d, d).CopyTo(vectors.AsSpan(i * d, d));
             }
             IReadOnlyList<string>?[]? poolTags = _catalog.Tags is { } all ? pool.Select(row => all[row]).ToArray() : null;
-            var picked = Mmr.Select(rel, vectors, d, ModelTrainerMean(), k, diversity, poolTags);
+            var picked = Mmr.Select(rel, vectors, d, _mean, k, diversity, poolTags);
             list = picked.Select(i => pool[i]).ToArray();
         }
-        listDiversity = _catalog.Tags is not null ? TagIld(list) : d > 0 ? Ild(list) : 0;
-        return Ndcg(list, user.HeldOut, k);
-    }
-
-    private float[]? _mean;
-    private float[] ModelTrainerMean()
-    {
-        if (_mean is not null) return _mean;
-        int d = _catalog.ContentDimension, n = _catalog.Ids.Length;
-        var mean = new float[d];
-        for (int i = 0; i < n; i++) TensorPrimitives.Add(mean, _catalog.Content.AsSpan(i * d, d), mean);
-        if (n > 0) TensorPrimitives.Multiply(mean, 1f / n, mean);
-        return _mean = mean;
-    }
-
-    /// <summary>Mean 1 − Jaccard of the tags over pairs: the diversity a person sees.</summary>
-    private double TagIld(int[] list)
-    {
-        double sum = 0;
-        int pairs = 0;
-        for (int a = 0; a < list.Length; a++)
-            for (int b = a + 1; b < list.Length; b++) { sum += 1 - Mmr.Jaccard(_catalog.Tags![list[a]], _catalog.Tags[list[b]]); pairs++; }
-        return pairs == 0 ? 0 : sum / pairs;
-    }
-
-    private double Ild(int[] list)
-    {
-        int d = _catalog.ContentDimension;
-        double sum = 0;
-        int pairs = 0;
-        for (int a = 0; a < list.Length; a++)
-            for (int b = a + 1; b < list.Length; b++)
-            {
-                sum += 1 - TensorPrimitives.CosineSimilarity(_catalog.Content.AsSpan(list[a] * d, d), _catalog.Content.AsSpan(list[b] * d, d));
-                pairs++;
-            }
-        return pairs == 0 ? 0 : sum / pairs;
+        listDiversity = _catalog.Tags is not null ? Evaluation.RankingMetrics.TagDiversity(list, _catalog.Tags, k)
+            : d > 0 ? Evaluation.RankingMetrics.ContentDiversity(list, _catalog.Content, d, k) : 0;
+        return Evaluation.RankingMetrics.Ndcg(list, user.HeldOut, k);
     }
 
     /// <summary>The k best rows by score, descending; ties by the lower row.</summary>
@@ -354,14 +308,5 @@ internal sealed class ValidationTuner : IDisposable
             if (rows.Count > k) rows.RemoveAt(k);
         }
         return rows.ToArray();
-    }
-
-    internal static double Ndcg(int[] list, int[] heldOut, int k)
-    {
-        double dcg = 0, ideal = 0;
-        for (int i = 0; i < Math.Min(k, list.Length); i++)
-            if (Array.IndexOf(heldOut, list[i]) >= 0) dcg += 1 / Math.Log2(i + 2);
-        for (int i = 0; i < Math.Min(k, heldOut.Length); i++) ideal += 1 / Math.Log2(i + 2);
-        return ideal == 0 ? 0 : dcg / ideal;
     }
 }

@@ -6,11 +6,11 @@ namespace RankEngine.Ranking;
 
 /// <summary>
 /// Keeps backend-resident copies (<see cref="ICatalogMatrix"/>) of the store's catalog mirror, one per vector name,
-/// and scores queries against them on the backend (SIMD CPU or CUDA). Each <see cref="Score"/> first applies what
-/// changed in the mirror since the last call (<see cref="CatalogMirror.TakeChanges"/>): dirty rows incrementally,
-/// everything after a compaction or when the capacity must grow. Rows written after the sync are not on the device
-/// yet; the scores array is then shorter than the mirror and the ranker computes those rows itself.
-/// Not thread-safe: the engine serialises calls.
+/// plus the served model's output factors aligned with the mirror's rows, and scores queries against them on the
+/// backend (SIMD CPU or CUDA). <see cref="Sync"/> applies what changed in the mirror since the last call
+/// (<see cref="CatalogMirror.TakeChanges"/>): dirty rows incrementally, everything after a compaction, a model swap or
+/// when the capacity must grow; <see cref="SyncedChangeCount"/> tells the caller which catalog version the scores are
+/// of. Not thread-safe: the engine serialises calls.
 /// </summary>
 internal sealed class DeviceCatalog : IDisposable
 {
@@ -38,13 +38,6 @@ internal sealed class DeviceCatalog : IDisposable
         _mirror = mirror;
         _names = vectorNames;
         _matrices = new ICatalogMatrix?[vectorNames.Length];
-    }
-
-    /// <summary>Syncs, then returns <c>query · row</c> for every row on the device (length = rows synced).</summary>
-    public float[] Score(string vectorName, ReadOnlySpan<float> query)
-    {
-        Sync();
-        return ScoreSynced(vectorName, query);
     }
 
     /// <summary><c>query · row</c> for every row as of the last <see cref="Sync"/>.</summary>

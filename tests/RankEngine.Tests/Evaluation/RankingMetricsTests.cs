@@ -84,4 +84,23 @@ public sealed class RankingMetricsTests
         public bool TryGetNumber(int row, string field, out double value) { value = 0; return false; }
         public bool FieldMatches(int row, string field, string value) => false;
     }
+
+    [Fact]
+    public void TagDiversityIsOneMinusJaccardOverPairs()
+    {
+        // {a}, {a, b}, {c}: pairs (0,1) Jaccard 1/2, (0,2) 0, (1,2) 0 → mean of 1 − J = (0.5 + 1 + 1) / 3.
+        IReadOnlyList<string>?[] tags = [["a"], ["a", "b"], ["c"]];
+        Assert.Equal(2.5 / 3, RankingMetrics.TagDiversity([0, 1, 2], tags, 10), 12);
+        // Two untagged items count as alike; an untagged and a tagged one as different.
+        IReadOnlyList<string>?[] sparse = [null, [], ["a"]];
+        Assert.Equal(2.0 / 3, RankingMetrics.TagDiversity([0, 1, 2], sparse, 10), 12);
+    }
+
+    [Fact]
+    public void ContentDiversityIsOneMinusCosineOverPairs()
+    {
+        // (1, 0), (0, 1), (1, 1): cosines 0, 1/√2, 1/√2 → mean of 1 − cos = (1 + 2·(1 − 1/√2)) / 3.
+        float[] content = [1, 0, 0, 1, 1, 1];
+        Assert.Equal((1 + 2 * (1 - 1 / Math.Sqrt(2))) / 3, RankingMetrics.ContentDiversity([0, 1, 2], content, 2, 10), 6);
+    }
 }

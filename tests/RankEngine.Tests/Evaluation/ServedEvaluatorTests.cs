@@ -81,13 +81,5 @@ public sealed class ServedEvaluatorTests : IDisposable
         Assert.True(report[ServedEvaluator.Served].Ndcg > report[ServedEvaluator.Popularity].Ndcg);
     }
 
-    [Fact]
-    public void TagDiversityIsOneMinusJaccardOverPairs()
-    {
-        // {a}, {a, b}, {c}: pairs (0,1) Jaccard 1/2, (0,2) 0, (1,2) 0 → mean of 1 − J = (0.5 + 1 + 1) / 3.
-        var tags = new[] { new HashSet<string> { "a" }, new HashSet<string> { "a", "b" }, new HashSet<string> { "c" } };
-        Assert.Equal(2.5 / 3, ServedEvaluator.TagDiversity([0, 1, 2], tags, 10), 12);
-    }
-
     public void Dispose() => _dir.Dispose();
 }
