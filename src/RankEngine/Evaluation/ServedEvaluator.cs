@@ -101,8 +101,9 @@ public static class ServedEvaluator
             var pop = new PopularityScores(items, split.Train);
             results.Add(Measure(Popularity, split, TopByScores(split, seen, items, k, (_, s) => { for (int i = 0; i < items; i++) s[i] = pop.Scores[i]; }), null, tags, items, k));
             var knn = new ItemKnn(users, items, split.Train);
-            var scratch = new double[users];
-            results.Add(Measure(ItemKnnName, split, TopByScores(split, seen, items, k, (u, s) => knn.Score(u, s, scratch)), null, tags, items, k));
+            // Users are scored in parallel: each thread needs its own scratch.
+            using var scratch = new ThreadLocal<double[]>(() => new double[users]);
+            results.Add(Measure(ItemKnnName, split, TopByScores(split, seen, items, k, (u, s) => knn.Score(u, s, scratch.Value!)), null, tags, items, k));
             foreach (double lambda in options.EaseLambdas)
             {
                 log?.Invoke($"EASE λ={lambda}");
