@@ -1,3 +1,4 @@
+using RankEngine.Catalog;
 using RankEngine.Models;
 using RankEngine.Ranking;
 using RankEngine.Store;
@@ -47,11 +48,8 @@ public sealed partial class RankingEngine
 
     private void SwapModel(RankingModel? model)
     {
-        lock (_scoringGate)
-        {
-            _model = model;
-            _deviceCatalog.SetModel(model);
-        }
+        // Requests read the model once: one that started before the swap finishes with the old one.
+        _model = model;
     }
 
     private void LoadModel()
@@ -61,58 +59,60 @@ public sealed partial class RankingEngine
         SwapModel(model);
     }
 
-    /// <summary>Every item id with its content vector and popularity, copied under one view.</summary>
+    /// <summary>Every item id with its content vector, popularity and main tag field, from one catalog version.</summary>
     private TrainingCatalog TrainingCatalogSnapshot()
     {
-        using var view = _store.Catalog.EnterRead();
+        var snapshot = _store.Catalog.Snapshot();
         int d = ContentDimension;
-        var ids = new List<string>(view.LiveCount);
-        var content = new float[view.LiveCount * d];
-        var popularity = new float[view.LiveCount];
+        var rows = snapshot.VisibleRows().ToArray();
+        var ids = new string[rows.Length];
+        var content = new float[rows.Length * d];
+        var popularity = new float[rows.Length];
         bool anyPopularity = false;
-        var matrix = view.Matrix(Content);
-        for (int row = 0; row < view.RowCount; row++)
+        for (int i = 0; i < rows.Length; i++)
         {
-            string? id = view.Ids[row];
-            if (id is null || !view.IsLive(row)) continue;
-            matrix.Slice(row * d, d).CopyTo(content.AsSpan(ids.Count * d, d));
-            if (_fields.TryGetValue(id, out var f) && f.Numbers.TryGetValue(PopularityField, out double p) && double.IsFinite(p))
+            var shard = snapshot.Shards[rows[i].Shard];
+            int row = rows[i].Row;
+            ids[i] = shard.IdOf(row);
+            shard.Vector(_contentSlot, row).CopyTo(content.AsSpan(i * d, d));
+            if (shard.TryGetNumber(row, PopularityField, out double p) && double.IsFinite(p))
             {
-                popularity[ids.Count] = (float)p;
+                popularity[i] = (float)p;
                 anyPopularity = true;
             }
-            ids.Add(id);
         }
         // The main tag field: the one most items have (at least half of them), for diversity by metadata.
-        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var id in ids)
-            if (_fields.TryGetValue(id, out var f))
-                foreach (var name in f.Tags.Keys) counts[name] = counts.GetValueOrDefault(name) + 1;
-        string? tagField = counts.Where(c => c.Value * 2 >= ids.Count).OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal)
-            .Select(c => c.Key).FirstOrDefault();
+        string? tagField = null;
+        int best = 0;
+        foreach (var name in snapshot.Shards.SelectMany(s => s.ValueFieldNames).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
+        {
+            int count = 0;
+            foreach (var (s, row) in rows)
+                if (snapshot.Shards[s].TagsOf(row, name) is not null) count++;
+            if (count * 2 >= rows.Length && count > best) { best = count; tagField = name; }
+        }
         IReadOnlyList<string>?[]? tags = null;
         if (tagField is not null)
         {
-            tags = new IReadOnlyList<string>?[ids.Count];
-            for (int i = 0; i < ids.Count; i++)
-                tags[i] = _fields.TryGetValue(ids[i], out var f) && f.Tags.TryGetValue(tagField, out var t) ? t : null;
+            tags = new IReadOnlyList<string>?[rows.Length];
+            for (int i = 0; i < rows.Length; i++) tags[i] = snapshot.Shards[rows[i].Shard].TagsOf(rows[i].Row, tagField);
         }
-        return new TrainingCatalog(ids.ToArray(), content, d, anyPopularity ? popularity : null) { TagField = tagField, Tags = tags };
+        return new TrainingCatalog(ids, content, d, anyPopularity ? popularity : null) { TagField = tagField, Tags = tags };
     }
 
-    /// <summary>The model's user vector from the user's events (items' content read from the mirror for cold items).</summary>
-    private float[]? ModelUserVector(RankingModel model, UserRecord? user)
+    /// <summary>The model's user vector from the user's events (items' content read from the snapshot for cold items).</summary>
+    private float[]? ModelUserVector(RankingModel model, UserRecord? user, CatalogSnapshot snapshot)
     {
         if (user is null || user.Events.Count == 0) return null;
         var vector = new float[model.Rank];
-        using var view = _store.Catalog.EnterRead();
         int d = ContentDimension;
         float[]? rowCopy = null;
         ReadOnlyMemory<float> ContentOf(string id)
         {
-            if (!view.TryGetRow(id, out int row) || !view.IsLive(row)) return ReadOnlyMemory<float>.Empty;
+            var v = snapshot.VectorOf(id, _contentSlot);
+            if (v.IsEmpty) return ReadOnlyMemory<float>.Empty;
             rowCopy ??= new float[d];
-            view.Matrix(Content).Slice(row * d, d).CopyTo(rowCopy);
+            v.CopyTo(rowCopy);
             return rowCopy;
         }
         return model.TryUserVector(user.Events, ContentOf, vector) ? vector : null;

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using RankEngine.Catalog;
 using RankEngine.Models;
 using RankEngine.Ranking;
 using RankEngine.Store;
@@ -19,8 +20,8 @@ public sealed partial class RankingEngine
     public RankResponse Rank(RankRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (request.K <= 0 || request.K > HybridRanker.MaxK)
-            throw new ArgumentOutOfRangeException(nameof(request), request.K, $"k must be between 1 and {HybridRanker.MaxK}");
+        if (request.K <= 0 || request.K > RankRequest.MaxK)
+            throw new ArgumentOutOfRangeException(nameof(request), request.K, $"k must be between 1 and {RankRequest.MaxK}");
 
         int bucketIndex = string.IsNullOrEmpty(request.UserId) ? -1 : Experiment.BucketOf(request.UserId);
         var model = _model;
@@ -28,8 +29,10 @@ public sealed partial class RankingEngine
 
         UserRecord? user = null;
         if (!string.IsNullOrEmpty(request.UserId)) _store.TryGetUser(request.UserId, out user);
+        // One version of the catalog from scoring to reply: writes and compactions meanwhile publish newer ones.
+        var snapshot = _store.Catalog.Snapshot();
         float[]? userContent = null, userCollab = null;
-        float[]? modelVector = model is null ? null : ModelUserVector(model, user);
+        float[]? modelVector = model is null ? null : ModelUserVector(model, user, snapshot);
         if (user is not null)
         {
             user.Vectors.TryGetValue(Content, out userContent);
@@ -65,75 +68,29 @@ public sealed partial class RankingEngine
             }
         }
 
-        var query = new RankingQuery(content ?? Array.Empty<float>(), userCollab ?? Array.Empty<float>())
+        var boostList = new List<KeyValuePair<string, float>>(parameters.Boosts);
+        var query = new ShardQuery
         {
-            DiversityCentre = model?.ContentMean ?? ReadOnlyMemory<float>.Empty,
-            DiversityTagField = model?.Description.DiversityTagField,
+            Content = content ?? ReadOnlyMemory<float>.Empty,
+            ContentWeight = parameters.ContentWeight,
+            Second = modelVector ?? userCollab ?? [],
+            SecondWeight = parameters.CollabWeight,
+            SecondIsModel = modelVector is not null,
+            Boosts = boostList,
+            Filters = request.Filters,
+            Candidates = request.Candidates,
+            Excluded = request.ExcludeSeen && user is not null ? SeenItems(user) : null,
         };
-        bool wholeCatalog = request.Candidates is null || request.Candidates.Count > 256;
-        MirrorRankingCatalog? catalog = null;
-        // Scores come from the device copies, the ranking reads the mirror: both must be the same version of the
-        // catalog, or a write (or a compaction renumbering rows) in between would pair one item's score with another
-        // item. Sync, score, open the view, and check no change slipped in; retry if one did.
-        for (int attempt = 0; catalog is null; attempt++)
-        {
-            long synced = -1;
-            RankingQuery scored;
-            lock (_scoringGate)
-            {
-                if (!ReferenceEquals(_model, model) && modelVector is not null && _model is { } swapped)
-                {
-                    // A refit was swapped in since this request read the model: score with the new one throughout,
-                    // never the user vector of one model against the item factors of another.
-                    model = swapped;
-                    modelVector = ModelUserVector(model, user) ?? new float[model.Rank];
-                    parameters = Parameters(request, bucketIndex, model);
-                    query = query with { DiversityCentre = model.ContentMean ?? ReadOnlyMemory<float>.Empty, DiversityTagField = model.Description.DiversityTagField };
-                }
-                scored = query;
-                if (wholeCatalog || modelVector is not null)
-                {
-                    _deviceCatalog.Sync();
-                    synced = _deviceCatalog.SyncedChangeCount;
-                    scored = query with
-                    {
-                        ContentScores = !wholeCatalog || content is null || parameters.ContentWeight == 0 ? default : _deviceCatalog.ScoreSynced(Content, content),
-                        CollabScores = modelVector is not null && parameters.CollabWeight != 0 ? _deviceCatalog.ScoreModelSynced(modelVector)
-                            : !wholeCatalog || userCollab is null || parameters.CollabWeight == 0 || CollabDimension == 0 ? default : _deviceCatalog.ScoreSynced(Collab, userCollab),
-                    };
-                }
-            }
-            var opened = new MirrorRankingCatalog(_store.Catalog, _fields);
-            if (synced < 0 || opened.ChangeCount == synced || attempt >= 8)
-            {
-                catalog = opened;
-                query = scored;
-            }
-            else opened.Dispose();
-        }
-        using var _ = catalog;
         var unknown = new List<string>();
-        List<int>? rows = null;
         if (request.Candidates is not null)
-        {
-            rows = new List<int>(request.Candidates.Count);
-            var seenCandidates = new HashSet<int>();
             foreach (var id in request.Candidates)
-            {
-                if (id is not null && catalog.TryGetRow(id, out int row)) { if (seenCandidates.Add(row)) rows.Add(row); }
-                else unknown.Add(id ?? "(null)");
-            }
-        }
-        HashSet<int>? excluded = null;
-        if (request.ExcludeSeen && user is not null)
-        {
-            excluded = new HashSet<int>();
-            foreach (var e in user.Events)
-                if (catalog.TryGetRow(e.ItemId, out int row)) excluded.Add(row);
-        }
-        var items = HybridRanker.Rank(catalog, query, parameters,
-            new CandidateSet { Rows = rows, Excluded = excluded, Filters = request.Filters }, request.K);
-        if (bucketIndex >= 0) Experiment.RecordImpressions(bucketIndex, items.Count);
+                if (id is null || !snapshot.Contains(id)) unknown.Add(id ?? "(null)");
+        var factors = new ShardFactors?[snapshot.Shards.Count];
+        if (model is not null && modelVector is not null)
+            for (int s = 0; s < factors.Length; s++) factors[s] = _factorCaches[s].For(snapshot.Shards[s], model);
+        var diversity = new CatalogRanker.Diversity(parameters.Diversity, model?.ContentMean ?? ReadOnlyMemory<float>.Empty, model?.Description.DiversityTagField);
+        var items = CatalogRanker.Rank(snapshot, factors, query, diversity, request.K, _contentSlot, _collabSlot);
+        if (bucketIndex >= 0) Experiment.RecordImpressions(bucketIndex, items.Length);
         return new RankResponse
         {
             Items = items,
@@ -149,7 +106,14 @@ public sealed partial class RankingEngine
     {
         ArgumentNullException.ThrowIfNull(itemIds);
         if (itemIds.Count == 0) throw new ArgumentException("give at least one item id to score");
-        return Rank(new RankRequest { UserId = userId, Candidates = itemIds, K = Math.Min(itemIds.Count, HybridRanker.MaxK), Diversity = 0 });
+        return Rank(new RankRequest { UserId = userId, Candidates = itemIds, K = Math.Min(itemIds.Count, RankRequest.MaxK), Diversity = 0 });
+    }
+
+    private static HashSet<string> SeenItems(UserRecord user)
+    {
+        var seen = new HashSet<string>(user.Events.Count, StringComparer.Ordinal);
+        foreach (var e in user.Events) seen.Add(e.ItemId);
+        return seen;
     }
 
     private RankingParameters Parameters(RankRequest request, int bucketIndex, RankingModel? model)

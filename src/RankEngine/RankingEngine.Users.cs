@@ -41,7 +41,7 @@ public sealed partial class RankingEngine
         {
             if (!Enum.IsDefined(e.Kind)) throw new ArgumentException($"unknown event kind {(int)e.Kind}");
             if (!float.IsFinite(e.Weight) || e.Weight < 0) throw new ArgumentException($"event weight must be a finite number ≥ 0, got {e.Weight}");
-            if (string.IsNullOrEmpty(e.ItemId) || !_fields.ContainsKey(e.ItemId)) throw new ArgumentException($"unknown item '{e.ItemId}'");
+            if (string.IsNullOrEmpty(e.ItemId) || !_store.Catalog.Contains(e.ItemId)) throw new ArgumentException($"unknown item '{e.ItemId}'");
         }
         lock (UserLock(userId))
         {
@@ -78,20 +78,17 @@ public sealed partial class RankingEngine
         double halfLifeMs = _options.ProfileHalfLife.TotalMilliseconds;
         var content = new UserProfile(ContentDimension);
         var collab = CollabDimension > 0 ? new UserProfile(CollabDimension) : null;
-        using (var view = _store.Catalog.EnterRead())
+        var snapshot = _store.Catalog.Snapshot();
+        foreach (var e in user.Events)
         {
-            var contentMatrix = view.Matrix(Content);
-            var collabMatrix = collab is null ? default : view.Matrix(Collab);
-            foreach (var e in user.Events)
-            {
-                if (!view.TryGetRow(e.ItemId, out int row) || !view.IsLive(row)) continue;
-                float w = _options.EventWeights.For(e.Kind) * e.Weight;
-                if (w == 0) continue;
-                if (view.HasVector(row, Content))
-                    content.Add(contentMatrix.Slice(row * ContentDimension, ContentDimension), w, e.TimestampMs, halfLifeMs);
-                if (collab is not null && view.HasVector(row, Collab))
-                    collab.Add(collabMatrix.Slice(row * CollabDimension, CollabDimension), w, e.TimestampMs, halfLifeMs);
-            }
+            if (!snapshot.TryGetRow(e.ItemId, out int shard, out int row)) continue;
+            float w = _options.EventWeights.For(e.Kind) * e.Weight;
+            if (w == 0) continue;
+            var item = snapshot.Shards[shard];
+            if (item.HasVector(_contentSlot, row))
+                content.Add(item.Vector(_contentSlot, row), w, e.TimestampMs, halfLifeMs);
+            if (collab is not null && item.HasVector(_collabSlot, row))
+                collab.Add(item.Vector(_collabSlot, row), w, e.TimestampMs, halfLifeMs);
         }
         SetProfileVector(user, Content, content);
         if (collab is not null) SetProfileVector(user, Collab, collab);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using RankEngine.Catalog;
 using RankEngine.Compute;
 using RankEngine.Encoders;
 using RankEngine.Model;
@@ -53,18 +54,17 @@ public sealed record ItemInput(string Id)
 /// </summary>
 public sealed partial class RankingEngine : IDisposable
 {
-    private const string Content = MirrorRankingCatalog.ContentVector;
-    private const string Collab = MirrorRankingCatalog.CollabVector;
+    private const string Content = "content";
+    private const string Collab = "collab";
 
     private readonly RankingEngineOptions _options;
     private readonly RankStore _store;
     private readonly IComputeBackend? _backend;
     private readonly TextEncoder? _encoder;
-    private readonly ConcurrentDictionary<string, ItemFields> _fields = new(StringComparer.Ordinal);
     private readonly object[] _userLocks = Enumerable.Range(0, 64).Select(_ => new object()).ToArray();
-    private readonly IComputeBackend? _ownedScoringBackend;
-    private readonly DeviceCatalog _deviceCatalog;
-    private readonly object _scoringGate = new();
+    private readonly ShardFactorCache[] _factorCaches;
+    private readonly int _contentSlot;
+    private readonly int _collabSlot;
 
     /// <summary>The A/B experiment users are bucketed into.</summary>
     public Experiment Experiment { get; }
@@ -91,19 +91,10 @@ public sealed partial class RankingEngine : IDisposable
         ContentDimension = contentDimension;
         Experiment = experiment;
         UsesTunedDefaults = options.Buckets is null && experiment.Buckets.Count == 1 && ReferenceEquals(experiment.Buckets[0].Parameters, RankingParameters.Default);
-        // Dot products over the whole catalog run on the compute backend (SIMD CPU or CUDA) against a
-        // backend-resident copy of the catalog mirror; without a model the SIMD backend does it.
-        var scoring = backend as IScoringBackend;
-        if (scoring is null)
-        {
-            var simd = new RankEngine.Compute.Simd.SimdCpuBackend();
-            _ownedScoringBackend = simd;
-            scoring = simd;
-        }
-        _deviceCatalog = options.CollabDimension > 0
-            ? new DeviceCatalog(scoring, store.Catalog, Content, Collab)
-            : new DeviceCatalog(scoring, store.Catalog, Content);
-        LoadFields();
+        _contentSlot = store.Schema.GetSlot(Content);
+        _collabSlot = store.Schema.TryGetSlot(Collab, out int collab) ? collab : -1;
+        _factorCaches = new ShardFactorCache[store.Catalog.ShardCount];
+        for (int s = 0; s < _factorCaches.Length; s++) _factorCaches[s] = new ShardFactorCache(_contentSlot);
         LoadModel();
     }
 
@@ -175,33 +166,6 @@ public sealed partial class RankingEngine : IDisposable
         File.WriteAllText(path, identity + "\n");
     }
 
-    // The ranker reads fields from memory; the store is the durable copy.
-    private void LoadFields()
-    {
-        string?[] ids;
-        using (var view = _store.Catalog.EnterRead()) ids = view.Ids.ToArray();
-        foreach (var id in ids)
-            if (id is not null && _store.TryGetItem(id, out var item))
-                _fields[id] = ToRankingFields(item.Fields);
-    }
-
-    private static ItemFields ToRankingFields(IReadOnlyDictionary<string, FieldValue> fields)
-    {
-        var numbers = new Dictionary<string, double>(StringComparer.Ordinal);
-        var strings = new Dictionary<string, string>(StringComparer.Ordinal);
-        var tags = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
-        foreach (var (name, value) in fields)
-        {
-            switch (value.Kind)
-            {
-                case FieldKind.Number: numbers[name] = value.Number; break;
-                case FieldKind.String: strings[name] = value.Text!; break;
-                case FieldKind.Tags: tags[name] = value.TagList; break;
-            }
-        }
-        return new ItemFields { Numbers = numbers, Strings = strings, Tags = tags };
-    }
-
     /// <summary>Encodes texts with the engine's model (unit vectors).</summary>
     /// <exception cref="InvalidOperationException">The engine has no model.</exception>
     public TextEmbeddings Encode(IReadOnlyList<string> texts) =>
@@ -242,7 +206,6 @@ public sealed partial class RankingEngine : IDisposable
                     records[needText[j]].Vectors[Content] = embeddings.Vector(j).ToArray();
             }
             _store.UpsertItems(records); // validates everything first; durable on return
-            foreach (var r in records) _fields[r.Id] = ToRankingFields(r.Fields);
             progress?.Invoke(start + n);
         }
     }
@@ -281,13 +244,19 @@ public sealed partial class RankingEngine : IDisposable
     /// <summary>Deletes an item; false if it did not exist. Durable on return.</summary>
     public bool DeleteItem(string id)
     {
-        bool deleted = _store.DeleteItem(id);
-        _fields.TryRemove(id, out _);
-        return deleted;
+        return _store.DeleteItem(id);
     }
 
     /// <summary>True when the catalog holds an item with this id (no store read).</summary>
-    public bool ContainsItem(string id) => _fields.ContainsKey(id);
+    public bool ContainsItem(string id) => _store.Catalog.Contains(id);
+
+    /// <summary>True when some item of the catalog has (or recently had) a field of this name.</summary>
+    public bool HasItemField(string field)
+    {
+        foreach (var shard in _store.Catalog.Snapshot().Shards)
+            if (shard.HasField(field)) return true;
+        return false;
+    }
 
     /// <summary>Reads an item (vectors, fields, text).</summary>
     public bool TryGetItem(string id, out ItemRecord? item) => _store.TryGetItem(id, out item);
@@ -298,8 +267,6 @@ public sealed partial class RankingEngine : IDisposable
     public void Dispose()
     {
         _store.Dispose();
-        lock (_scoringGate) _deviceCatalog.Dispose();
-        _ownedScoringBackend?.Dispose();
         _encoder?.Dispose();
         _backend?.Dispose();
     }

@@ -90,21 +90,7 @@ internal static class FilterFields
         foreach (var f in filters)
             if (!missing.Contains(f.Field)) missing.Add(f.Field);
         if (missing.Count == 0) return missing;
-        string[] ids;
-        using (var view = engine.Store.Catalog.EnterRead())
-        {
-            var all = new List<string>(view.LiveCount);
-            for (int row = 0; row < view.RowCount; row++)
-                if (view.IsLive(row) && view.Ids[row] is { } id) all.Add(id);
-            ids = all.ToArray();
-        }
-        // One pass over the items, stopping as soon as every field was seen.
-        foreach (string id in ids)
-        {
-            if (!engine.TryGetItem(id, out var item)) continue;
-            missing.RemoveAll(item!.Fields.ContainsKey);
-            if (missing.Count == 0) break;
-        }
+        missing.RemoveAll(engine.HasItemField);
         return missing;
     }
 }

@@ -35,31 +35,6 @@ public static class RankingMetrics
     }
 
     /// <summary>
-    /// Intra-list diversity: the mean over all pairs of the list's top k of 1 − cosine(content vectors).
-    /// Pairs where an item has no content vector are skipped; null when no pair is left (lists shorter than 2).
-    /// </summary>
-    public static double? IntraListDiversity(ReadOnlySpan<int> ranked, IRankingCatalog catalog, int k)
-    {
-        CheckK(k);
-        int top = Math.Min(k, ranked.Length);
-        double sum = 0;
-        int pairs = 0;
-        for (int a = 0; a < top; a++)
-        {
-            var va = catalog.Content(ranked[a]);
-            if (va.IsEmpty) continue;
-            for (int b = a + 1; b < top; b++)
-            {
-                var vb = catalog.Content(ranked[b]);
-                if (vb.IsEmpty) continue;
-                sum += 1 - Cosine(va, vb);
-                pairs++;
-            }
-        }
-        return pairs == 0 ? null : sum / pairs;
-    }
-
-    /// <summary>
     /// Intra-list diversity over a row-major content matrix: the mean over pairs of the top k of 1 − cosine of the
     /// items' vectors (0 for lists shorter than 2).
     /// </summary>

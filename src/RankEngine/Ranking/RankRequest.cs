@@ -3,11 +3,14 @@ namespace RankEngine.Ranking;
 /// <summary>A ranking request to <c>RankingEngine.Rank</c>.</summary>
 public sealed record RankRequest
 {
+    /// <summary>Largest k a ranking may ask for.</summary>
+    public const int MaxK = 4096;
+
     /// <summary>The user to personalise for; null or unknown means cold start.</summary>
     public string? UserId { get; init; }
     /// <summary>Free text to match (encoded with the engine's model); combined with the user's profile when both exist.</summary>
     public string? QueryText { get; init; }
-    /// <summary>How many items to return, 1..<see cref="HybridRanker.MaxK"/>.</summary>
+    /// <summary>How many items to return, 1..<see cref="MaxK"/>.</summary>
     public int K { get; init; } = 10;
     /// <summary>Rank only these item ids; null ranks the whole catalog. Unknown ids are reported, not fatal.</summary>
     public IReadOnlyList<string>? Candidates { get; init; }

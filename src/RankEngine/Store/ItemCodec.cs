@@ -69,47 +69,8 @@ internal static class ItemCodec
                 throw new InvalidDataException($"unexpected header {value[0]}/{value[1]}");
             var item = new ItemRecord(id);
             RecordLayout.ReadVectors(value, schema, item.Vectors);
-            int pos = (int)BinaryPrimitives.ReadUInt32LittleEndian(value[RecordLayout.Word1Offset..]);
-            int fieldCount = BinaryPrimitives.ReadUInt16LittleEndian(value[pos..]);
-            pos += 2;
-            for (int f = 0; f < fieldCount; f++)
-            {
-                var kind = (FieldKind)value[pos];
-                int nameLength = value[pos + 1];
-                string name = Encoding.UTF8.GetString(value.Slice(pos + 2, nameLength));
-                pos += 2 + nameLength;
-                switch (kind)
-                {
-                    case FieldKind.String:
-                        {
-                            int n = (int)BinaryPrimitives.ReadUInt32LittleEndian(value[pos..]);
-                            item.Fields[name] = FieldValue.String(Encoding.UTF8.GetString(value.Slice(pos + 4, n)));
-                            pos += 4 + n;
-                            break;
-                        }
-                    case FieldKind.Number:
-                        item.Fields[name] = FieldValue.Num(BinaryPrimitives.ReadDoubleLittleEndian(value[pos..]));
-                        pos += 8;
-                        break;
-                    case FieldKind.Tags:
-                        {
-                            int count = BinaryPrimitives.ReadUInt16LittleEndian(value[pos..]);
-                            pos += 2;
-                            var tags = new string[count];
-                            for (int t = 0; t < count; t++)
-                            {
-                                int n = BinaryPrimitives.ReadUInt16LittleEndian(value[pos..]);
-                                tags[t] = Encoding.UTF8.GetString(value.Slice(pos + 2, n));
-                                pos += 2 + n;
-                            }
-                            item.Fields[name] = FieldValue.Tags(tags);
-                            break;
-                        }
-                    default:
-                        throw new InvalidDataException($"unknown field kind {(byte)kind}");
-                }
-            }
-            pos = (int)BinaryPrimitives.ReadUInt32LittleEndian(value[RecordLayout.Word2Offset..]);
+            ReadFields(value, item.Fields);
+            int pos = (int)BinaryPrimitives.ReadUInt32LittleEndian(value[RecordLayout.Word2Offset..]);
             uint textLength = BinaryPrimitives.ReadUInt32LittleEndian(value[pos..]);
             if (textLength != RecordLayout.NoText)
                 item.Text = Encoding.UTF8.GetString(value.Slice(pos + 4, (int)textLength));
@@ -118,6 +79,66 @@ internal static class ItemCodec
         catch (Exception e) when (e is ArgumentOutOfRangeException or IndexOutOfRangeException or InvalidDataException or ArgumentException)
         {
             throw new StoreCorruptException($"Stored item '{StoreKeys.Printable(id)}' is damaged: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Decodes only the fields of a stored item value (what the catalog's columns need).</summary>
+    /// <exception cref="StoreCorruptException">The bytes do not follow the layout.</exception>
+    public static Dictionary<string, FieldValue> DecodeFields(string id, ReadOnlySpan<byte> value)
+    {
+        var fields = new Dictionary<string, FieldValue>(StringComparer.Ordinal);
+        try
+        {
+            ReadFields(value, fields);
+            return fields;
+        }
+        catch (Exception e) when (e is ArgumentOutOfRangeException or IndexOutOfRangeException or InvalidDataException or ArgumentException)
+        {
+            throw new StoreCorruptException($"Stored item '{StoreKeys.Printable(id)}' is damaged: {e.Message}", e);
+        }
+    }
+
+    private static void ReadFields(ReadOnlySpan<byte> value, Dictionary<string, FieldValue> into)
+    {
+        int pos = (int)BinaryPrimitives.ReadUInt32LittleEndian(value[RecordLayout.Word1Offset..]);
+        int fieldCount = BinaryPrimitives.ReadUInt16LittleEndian(value[pos..]);
+        pos += 2;
+        for (int f = 0; f < fieldCount; f++)
+        {
+            var kind = (FieldKind)value[pos];
+            int nameLength = value[pos + 1];
+            string name = Encoding.UTF8.GetString(value.Slice(pos + 2, nameLength));
+            pos += 2 + nameLength;
+            switch (kind)
+            {
+                case FieldKind.String:
+                    {
+                        int n = (int)BinaryPrimitives.ReadUInt32LittleEndian(value[pos..]);
+                        into[name] = FieldValue.String(Encoding.UTF8.GetString(value.Slice(pos + 4, n)));
+                        pos += 4 + n;
+                        break;
+                    }
+                case FieldKind.Number:
+                    into[name] = FieldValue.Num(BinaryPrimitives.ReadDoubleLittleEndian(value[pos..]));
+                    pos += 8;
+                    break;
+                case FieldKind.Tags:
+                    {
+                        int count = BinaryPrimitives.ReadUInt16LittleEndian(value[pos..]);
+                        pos += 2;
+                        var tags = new string[count];
+                        for (int t = 0; t < count; t++)
+                        {
+                            int n = BinaryPrimitives.ReadUInt16LittleEndian(value[pos..]);
+                            tags[t] = Encoding.UTF8.GetString(value.Slice(pos + 2, n));
+                            pos += 2 + n;
+                        }
+                        into[name] = FieldValue.Tags(tags);
+                        break;
+                    }
+                default:
+                    throw new InvalidDataException($"unknown field kind {(byte)kind}");
+            }
         }
     }
 

@@ -1,3 +1,4 @@
+using RankEngine.Catalog;
 using System.Buffers.Binary;
 using System.Diagnostics;
 using FASTER.core;
@@ -195,9 +196,9 @@ public sealed partial class RankStore
     private void BuildMirror() => Volatile.Write(ref _userCount, FillMirror(_mirror, countUsers: true));
 
     /// <summary>Builds a fresh mirror from the store, as open does (benchmarks time this).</summary>
-    internal CatalogMirror BuildCatalogMirrorForBenchmark()
+    internal ShardedCatalog BuildCatalogMirrorForBenchmark()
     {
-        var mirror = new CatalogMirror(_schema, _options.MirrorFp16);
+        var mirror = new ShardedCatalog(_schema, _options.CatalogShards);
         FillMirror(mirror);
         return mirror;
     }
@@ -210,7 +211,7 @@ public sealed partial class RankStore
     /// skipped. One sequential pass; FASTER's distinct-key Iterate() keeps a temporary store and was ~15× slower at 1M items.
     /// </summary>
     /// <returns>With <paramref name="countUsers"/>, the number of live users (the same pass, by 64-bit key hash); else 0.</returns>
-    private long FillMirror(CatalogMirror mirror, bool countUsers = false)
+    private long FillMirror(ShardedCatalog mirror, bool countUsers = false)
     {
         var users = countUsers ? new HashSet<ulong>() : null;
         // Room for every key up front so the pass never regrows: FASTER's index entry count (items and users)
@@ -292,8 +293,7 @@ public sealed partial class RankStore
             // A compaction ends with its own checkpoint, which also covers every write so far.
             if (!CompactCore(force: false))
                 CheckpointCore(onlyIfWritten: true);
-            if (_mirror.RowCount > 1024 && _mirror.TombstoneCount > _options.MirrorCompactionThreshold * _mirror.RowCount)
-                _mirror.Compact();
+            _mirror.CompactSparse(_options.MirrorCompactionThreshold);
             Volatile.Write(ref _backgroundFailing, false);
         }
         catch (Exception e) when (e is not OutOfMemoryException)

@@ -96,8 +96,7 @@ public sealed partial class RankStore
             int keyLength = StoreKeys.Encode(RecordKind.User, userId, session.KeyScratch);
             UserCodec.ValidateEvent($"User '{StoreKeys.Printable(userId)}'", userEvent);
             long address;
-            _mirror.ThrowIfReadHeldByCurrentThread();
-            _gate.EnterReadLock();
+                _gate.EnterReadLock();
             try
             {
                 ThrowIfDisposed();

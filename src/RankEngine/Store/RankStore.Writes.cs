@@ -16,7 +16,6 @@ public sealed partial class RankStore
     private long ApplyPut(StoreSession session, int keyLength, WalOp op, string id, byte[] value, int valueLength)
     {
         long address;
-        _mirror.ThrowIfReadHeldByCurrentThread();
         _gate.EnterReadLock();
         try
         {
@@ -58,7 +57,6 @@ public sealed partial class RankStore
     {
         var keySpan = session.KeyScratch.AsSpan(0, keyLength);
         long address;
-        _mirror.ThrowIfReadHeldByCurrentThread();
         _gate.EnterReadLock();
         try
         {

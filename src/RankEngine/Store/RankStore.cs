@@ -1,3 +1,4 @@
+using RankEngine.Catalog;
 using System.Collections.Concurrent;
 using FASTER.core;
 
@@ -6,7 +7,7 @@ namespace RankEngine.Store;
 /// <summary>
 /// The item and user store: records in a FASTER <see cref="FasterKV{Key, Value}"/> with <see cref="SpanByte"/> keys
 /// and values, a FasterLog write-ahead log for durability, checkpoints that bound recovery time, and a
-/// <see cref="CatalogMirror"/> of all item vectors.
+/// <see cref="ShardedCatalog"/> of all items (vectors and field columns, in versioned shards).
 /// </summary>
 /// <remarks>
 /// <para><b>Durability.</b> A write returns only after its write-ahead-log entry is committed (fsync-equivalent:
@@ -31,7 +32,7 @@ public sealed partial class RankStore : IDisposable
     private readonly IDevice _kvDevice;
     private readonly FasterKV<SpanByte, SpanByte> _kv;
     private readonly WriteAheadLog _wal;
-    private readonly CatalogMirror _mirror;
+    private readonly ShardedCatalog _mirror;
     private readonly ConcurrentBag<StoreSession> _sessions = [];
 
     // Writers hold the gate shared from log append to applying the write; a checkpoint holds it exclusively for the
@@ -52,7 +53,7 @@ public sealed partial class RankStore : IDisposable
         _kvDevice = kvDevice;
         _kv = kv;
         _wal = wal;
-        _mirror = new CatalogMirror(schema, options.MirrorFp16);
+        _mirror = new ShardedCatalog(schema, options.CatalogShards);
         _stripes = new object[StripeCount];
         for (int i = 0; i < StripeCount; i++)
             _stripes[i] = new object();
@@ -64,8 +65,8 @@ public sealed partial class RankStore : IDisposable
     /// <summary>The data directory (full path).</summary>
     public string DataDirectory => _directory;
 
-    /// <summary>The dense copy of all item vectors, kept in step with every write.</summary>
-    public CatalogMirror Catalog => _mirror;
+    /// <summary>The item catalog (vectors and field columns, in versioned shards), kept in step with every write.</summary>
+    internal ShardedCatalog Catalog => _mirror;
 
     /// <summary>Number of items.</summary>
     public int ItemCount => _mirror.Count;
@@ -94,6 +95,8 @@ public sealed partial class RankStore : IDisposable
             throw new ArgumentException("StoreOptions.DataDirectory must name a directory.", nameof(options));
         if (options.MaxUserEvents < 0 || options.MaxUserEvents > StoreLimits.MaxUserEventsCap)
             throw new ArgumentException($"StoreOptions.MaxUserEvents must be 0..{StoreLimits.MaxUserEventsCap}; got {options.MaxUserEvents}.", nameof(options));
+        if (options.CatalogShards < 1 || options.CatalogShards > 256)
+            throw new ArgumentException($"StoreOptions.CatalogShards must be 1..256; got {options.CatalogShards}.", nameof(options));
         if (options.AbBucketCount < 1)
             throw new ArgumentException($"StoreOptions.AbBucketCount must be at least 1; got {options.AbBucketCount}.", nameof(options));
         if (options.LogMemoryBytes < 1L << 24)

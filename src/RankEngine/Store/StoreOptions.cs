@@ -55,9 +55,12 @@ public sealed record StoreOptions
     /// <summary>Number of A/B buckets users are assigned to when no bucket is given. Default 2.</summary>
     public int AbBucketCount { get; init; } = 2;
 
-    /// <summary>Keep an fp16 copy of every fp32 mirror matrix (for fp16 device upload). Default false.</summary>
-    public bool MirrorFp16 { get; init; }
+    /// <summary>
+    /// Catalog shards items are spread over by a hash of their id (each is searched on its own and the results
+    /// merged; rankings are identical for any count). Default 1.
+    /// </summary>
+    public int CatalogShards { get; init; } = 1;
 
-    /// <summary>Compact the catalog mirror when this fraction of its rows are tombstones (checked on the checkpoint timer). Default 0.25.</summary>
+    /// <summary>Compact a catalog shard when this fraction of its rows no longer show an item (replaced or deleted; checked on the checkpoint timer). Default 0.25.</summary>
     public double MirrorCompactionThreshold { get; init; } = 0.25;
 }

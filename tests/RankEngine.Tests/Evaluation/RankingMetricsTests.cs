@@ -36,19 +36,14 @@ public sealed class RankingMetricsTests
     }
 
     [Fact]
-    public void IntraListDiversityIsTheMeanPairwiseCosineDistance()
+    public void ContentDiversityIsTheMeanPairwiseCosineDistance()
     {
-        var catalog = new ItemCatalog(2, 0);
-        catalog.Upsert("a", new[] { 1f, 0f }, ReadOnlySpan<float>.Empty, null);
-        catalog.Upsert("b", new[] { 0f, 3f }, ReadOnlySpan<float>.Empty, null);   // normalised by the catalog
-        catalog.Upsert("c", new[] { 1f, 1f }, ReadOnlySpan<float>.Empty, null);
-        catalog.Upsert("d", ReadOnlySpan<float>.Empty, ReadOnlySpan<float>.Empty, null); // no content vector
+        // Rows a = (1, 0), b = (0, 3) (cosine ignores length), c = (1, 1), e = (2, 0) (the same direction as a).
+        float[] content = [1f, 0f, 0f, 3f, 1f, 1f, 2f, 0f];
         // Pairs: (a,b) 1 − 0, (a,c) 1 − 1/√2, (b,c) 1 − 1/√2 → (1 + 2(1 − 0.7071068)) / 3 = 0.5285955.
-        Assert.Equal(0.5285954792089683, RankingMetrics.IntraListDiversity(new[] { 0, 1, 2 }, catalog, 10)!.Value, 6);
-        Assert.Equal(0.5285954792089683, RankingMetrics.IntraListDiversity(new[] { 0, 3, 1, 2 }, catalog, 10)!.Value, 6); // d's pairs skipped
-        Assert.Equal(1.0, RankingMetrics.IntraListDiversity(new[] { 0, 1, 2 }, catalog, 2)!.Value, 6);
-        Assert.Equal(0.0, RankingMetrics.IntraListDiversity(new[] { 0, 0 + 2 }, new SameVectors(), 10)!.Value, 6);
-        Assert.Null(RankingMetrics.IntraListDiversity(new[] { 0 }, catalog, 10));
+        Assert.Equal(0.5285954792089683, RankingMetrics.ContentDiversity([0, 1, 2], content, 2, 10), 6);
+        Assert.Equal(1.0, RankingMetrics.ContentDiversity([0, 1, 2], content, 2, 2), 6);
+        Assert.Equal(0.0, RankingMetrics.ContentDiversity([0, 3], content, 2, 10), 6);
     }
 
     [Fact]
@@ -67,40 +62,5 @@ public sealed class RankingMetricsTests
         Assert.Contains("appears twice", Assert.Throws<ArgumentException>(() => RankingMetrics.Ndcg(new[] { 1, 2, 1 }, Relevant, 10)).Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => RankingMetrics.HitRate(new[] { 1 }, Relevant, 0));
         Assert.Throws<ArgumentOutOfRangeException>(() => RankingMetrics.CatalogCoverage(Array.Empty<int[]>(), 0, 10));
-    }
-
-    /// <summary>Every item has the same content vector: no diversity at all.</summary>
-    private sealed class SameVectors : IRankingCatalog
-    {
-        private static readonly float[] V = { 0.6f, 0.8f };
-        public int RowCount => 3;
-        public int ContentDimension => 2;
-        public int CollabDimension => 0;
-        public bool IsLive(int row) => true;
-        public string IdOf(int row) => row.ToString();
-        public bool TryGetRow(string id, out int row) => int.TryParse(id, out row);
-        public ReadOnlySpan<float> Content(int row) => V;
-        public ReadOnlySpan<float> Collab(int row) => ReadOnlySpan<float>.Empty;
-        public bool TryGetNumber(int row, string field, out double value) { value = 0; return false; }
-        public bool FieldMatches(int row, string field, string value) => false;
-    }
-
-    [Fact]
-    public void TagDiversityIsOneMinusJaccardOverPairs()
-    {
-        // {a}, {a, b}, {c}: pairs (0,1) Jaccard 1/2, (0,2) 0, (1,2) 0 → mean of 1 − J = (0.5 + 1 + 1) / 3.
-        IReadOnlyList<string>?[] tags = [["a"], ["a", "b"], ["c"]];
-        Assert.Equal(2.5 / 3, RankingMetrics.TagDiversity([0, 1, 2], tags, 10), 12);
-        // Two untagged items count as alike; an untagged and a tagged one as different.
-        IReadOnlyList<string>?[] sparse = [null, [], ["a"]];
-        Assert.Equal(2.0 / 3, RankingMetrics.TagDiversity([0, 1, 2], sparse, 10), 12);
-    }
-
-    [Fact]
-    public void ContentDiversityIsOneMinusCosineOverPairs()
-    {
-        // (1, 0), (0, 1), (1, 1): cosines 0, 1/√2, 1/√2 → mean of 1 − cos = (1 + 2·(1 − 1/√2)) / 3.
-        float[] content = [1, 0, 0, 1, 1, 1];
-        Assert.Equal((1 + 2 * (1 - 1 / Math.Sqrt(2))) / 3, RankingMetrics.ContentDiversity([0, 1, 2], content, 2, 10), 6);
     }
 }

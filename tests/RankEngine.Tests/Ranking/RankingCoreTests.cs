@@ -1,37 +1,34 @@
+using RankEngine.Catalog;
 using RankEngine.Ranking;
+using RankEngine.Store;
+using RankEngine.Tests.Catalog;
 using Xunit;
 
 namespace RankEngine.Tests.Ranking;
 
-/// <summary>Ranking algorithms on small hand-made catalogs with hand-computed expectations.</summary>
+/// <summary>Ranking through the one path (catalog shards → merge → MMR → parts) on small hand-made catalogs with hand-computed expectations.</summary>
 public sealed class RankingCoreTests
 {
-    private static ItemFields Fields(double popularity, string genre, params string[] tags) => new()
-    {
-        Numbers = new Dictionary<string, double> { ["popularity"] = popularity },
-        Strings = new Dictionary<string, string> { ["genre"] = genre },
-        Tags = new Dictionary<string, IReadOnlyList<string>> { ["tags"] = tags },
-    };
+    private static (string, FieldValue)[] Fields(double popularity, string genre, params string[] tags) =>
+        [("popularity", FieldValue.Num(popularity)), ("genre", FieldValue.String(genre)), ("tags", FieldValue.Tags(tags))];
 
     /// <summary>Four items on the unit circle-ish in 2-D; collab in 1-D.</summary>
-    private static ItemCatalog Small()
+    private static ShardedCatalog Small(int shards = 1)
     {
-        var c = new ItemCatalog(2, 1);
-        c.Upsert("a", new[] { 1f, 0f }, new[] { 0.5f }, Fields(10, "drama", "old"));
-        c.Upsert("b", new[] { 0.6f, 0.8f }, new[] { 2f }, Fields(1, "comedy", "new"));
-        c.Upsert("c", new[] { 0f, 1f }, new[] { 1f }, Fields(5, "drama", "new", "cult"));
-        c.Upsert("d", new[] { -1f, 0f }, ReadOnlySpan<float>.Empty, Fields(100, "comedy"));
+        var c = new ShardedCatalog(CatalogKit.Schema(2, 1), shards);
+        CatalogKit.Put(c, "a", [1f, 0f], [0.5f], Fields(10, "drama", "old"));
+        CatalogKit.Put(c, "b", [0.6f, 0.8f], [2f], Fields(1, "comedy", "new"));
+        CatalogKit.Put(c, "c", [0f, 1f], [1f], Fields(5, "drama", "new", "cult"));
+        CatalogKit.Put(c, "d", [-1f, 0f], null, Fields(100, "comedy"));
         return c;
     }
-
-    private static RankingQuery Query(float[] content, float[]? collab = null) => new(content, collab ?? Array.Empty<float>());
 
     [Fact]
     public void HybridScoreAndPartsAreHandComputed()
     {
         var cat = Small();
         var p = new RankingParameters { ContentWeight = 2f, CollabWeight = 0.5f, Boosts = new Dictionary<string, float> { ["popularity"] = 0.01f } };
-        var result = HybridRanker.Rank(cat, Query(new[] { 1f, 0f }, new[] { 1f }), p, new CandidateSet(), 4);
+        var result = CatalogKit.Rank(cat, [1f, 0f], [1f], p, k: 4);
         // a: 2·1 + 0.5·0.5 + 0.01·10 = 2.35; b: 2·0.6 + 0.5·2 + 0.01 = 2.21; c: 0 + 0.5 + 0.05 = 0.55; d: −2 + 0 + 1 = −1
         Assert.Equal(new[] { "a", "b", "c", "d" }, result.Select(r => r.Id));
         Assert.Equal(2.35f, result[0].Score, 5);
@@ -49,7 +46,7 @@ public sealed class RankingCoreTests
     public void TopKEqualsBruteForceSortWithTiesBrokenById()
     {
         var rng = new Random(7);
-        var cat = new ItemCatalog(3, 0);
+        var cat = new ShardedCatalog(CatalogKit.Schema(3, 0), 1);
         int n = 500;
         var ids = Enumerable.Range(0, n).Select(i => $"item{rng.Next(100000):D6}-{i}").ToArray();
         var vectors = new float[n][];
@@ -57,24 +54,18 @@ public sealed class RankingCoreTests
         {
             // Few distinct directions so many items tie exactly.
             vectors[i] = new[] { (float)rng.Next(0, 3), (float)rng.Next(0, 3), 1f };
-            cat.Upsert(ids[i], vectors[i], ReadOnlySpan<float>.Empty, null);
+            CatalogKit.Put(cat, ids[i], vectors[i]);
         }
         var q = new[] { 0.6f, 0.8f, 0f };
         foreach (int k in new[] { 1, 7, 50, n, n + 10 })
         {
-            var got = HybridRanker.Rank(cat, Query(q), RankingParameters.Default, new CandidateSet(), Math.Min(k, HybridRanker.MaxK)).Select(r => r.Id).ToArray();
+            var got = CatalogKit.Rank(cat, q, k: k).Select(r => r.Id).ToArray();
             var expected = Enumerable.Range(0, n)
-                .Select(i => (id: ids[i], score: Dot(q, Normalize(vectors[i]))))
+                .Select(i => (id: ids[i], score: Dot(q, CatalogKit.Unit(vectors[i]))))
                 .OrderByDescending(x => x.score).ThenBy(x => x.id, StringComparer.Ordinal)
                 .Take(k).Select(x => x.id).ToArray();
             Assert.Equal(expected, got);
         }
-    }
-
-    private static float[] Normalize(float[] v)
-    {
-        float n = MathF.Sqrt(v.Sum(x => x * x));
-        return v.Select(x => x / n).ToArray();
     }
 
     private static float Dot(float[] a, float[] b) => System.Numerics.Tensors.TensorPrimitives.Dot(a, b);
@@ -83,48 +74,55 @@ public sealed class RankingCoreTests
     public void FiltersAndExclusionsRemoveItems()
     {
         var cat = Small();
-        RankedItem[] Rank(CandidateSet set) => HybridRanker.Rank(cat, Query(new[] { 1f, 0f }), RankingParameters.Default, set, 10).ToArray();
-        Assert.Equal(new[] { "a", "c" }, Rank(new CandidateSet { Filters = new[] { ItemFilter.Parse("genre=Drama") } }).Select(r => r.Id));
-        Assert.Equal(new[] { "b", "c" }, Rank(new CandidateSet { Filters = new[] { ItemFilter.Parse("tags=new") } }).Select(r => r.Id));
-        Assert.Equal(new[] { "a", "c" }, Rank(new CandidateSet { Filters = new[] { ItemFilter.Parse("popularity>=5"), ItemFilter.Parse("popularity<100") } }).Select(r => r.Id));
-        cat.TryGetRow("a", out int rowA);
-        Assert.Equal(new[] { "b", "c", "d" }, Rank(new CandidateSet { Excluded = new HashSet<int> { rowA } }).Select(r => r.Id));
-        cat.TryGetRow("c", out int rowC);
-        cat.TryGetRow("d", out int rowD);
-        Assert.Equal(new[] { "c", "d" }, Rank(new CandidateSet { Rows = new[] { rowD, rowC } }).Select(r => r.Id));
+        string[] Rank(IReadOnlyList<ItemFilter>? filters = null, IReadOnlyList<string>? candidates = null, IReadOnlyCollection<string>? excluded = null) =>
+            CatalogKit.Rank(cat, [1f, 0f], filters: filters, candidates: candidates, excluded: excluded).Select(r => r.Id).ToArray();
+        Assert.Equal(new[] { "a", "c" }, Rank([ItemFilter.Parse("genre=Drama")]));
+        Assert.Equal(new[] { "b", "c" }, Rank([ItemFilter.Parse("tags=new")]));
+        Assert.Equal(new[] { "a", "c" }, Rank([ItemFilter.Parse("popularity>=5"), ItemFilter.Parse("popularity<100")]));
+        Assert.Empty(Rank([ItemFilter.Parse("nosuchfield>=1")]));
+        Assert.Empty(Rank([ItemFilter.Parse("genre=western")]));
+        Assert.Equal(new[] { "b", "c", "d" }, Rank(excluded: ["a"]));
+        Assert.Equal(new[] { "c", "d" }, Rank(candidates: ["d", "c", "c", "unknown"]));
+        Assert.Equal(new[] { "c" }, Rank(candidates: ["d", "c"], filters: [ItemFilter.Parse("genre=drama")]));
         Assert.Throws<ArgumentException>(() => ItemFilter.Parse("popularity>=lots"));
         Assert.Throws<ArgumentException>(() => ItemFilter.Parse("nofilter"));
     }
 
     [Fact]
-    public void DeletedItemsAreNotRankedAndCompactionKeepsTheRest()
+    public void DeletedAndReplacedItemsAreNotRankedAndCompactionKeepsTheRest()
     {
         var cat = Small();
-        Assert.True(cat.Delete("a"));
-        Assert.False(cat.Delete("a"));
-        Assert.Equal(new[] { "b", "c", "d" }, HybridRanker.Rank(cat, Query(new[] { 1f, 0f }), RankingParameters.Default, new CandidateSet(), 10).Select(r => r.Id));
-        cat.Compact();
+        Assert.True(cat.Remove("a"));
+        Assert.False(cat.Remove("a"));
+        Assert.Equal(new[] { "b", "c", "d" }, CatalogKit.Rank(cat, [1f, 0f]).Select(r => r.Id));
+        // A replaced item shows only its new vector: c now points along x and leads.
+        CatalogKit.Put(cat, "c", [1f, 0f], [1f], Fields(5, "drama"));
+        var before = cat.Snapshot();
+        Assert.Equal(new[] { "c", "b", "d" }, CatalogKit.Rank(cat, [1f, 0f]).Select(r => r.Id));
+        Assert.Equal(2, cat.Compact());
         Assert.Equal(3, cat.RowCount);
-        Assert.Equal(new[] { "b", "c", "d" }, HybridRanker.Rank(cat, Query(new[] { 1f, 0f }), RankingParameters.Default, new CandidateSet(), 10).Select(r => r.Id));
-        Assert.True(cat.TryGetRow("c", out int row));
-        Assert.Equal(new[] { 0f, 1f }, cat.Content(row).ToArray());
+        Assert.Equal(new[] { "c", "b", "d" }, CatalogKit.Rank(cat, [1f, 0f]).Select(r => r.Id));
+        Assert.True(cat.Snapshot().TryGetRow("c", out int shard, out int row));
+        Assert.Equal(new[] { 1f, 0f }, cat.Snapshot().Shards[shard].Vector(0, row).ToArray());
+        // A snapshot taken before the compaction still ranks what it saw.
+        Assert.Equal(new[] { "c", "b", "d" }, CatalogKit.Rank(cat, [1f, 0f], snapshot: before).Select(r => r.Id));
+        Assert.Equal(0, cat.Compact());
     }
 
     [Fact]
     public void MmrPicksTheDiverseItemOnAHandMadeExample()
     {
         // x1 and x2 are near-duplicates (both relevant); y is less relevant but orthogonal to them.
-        var cat = new ItemCatalog(2, 0);
-        cat.Upsert("x1", new[] { 1f, 0.05f }, ReadOnlySpan<float>.Empty, null);
-        cat.Upsert("x2", new[] { 1f, 0.06f }, ReadOnlySpan<float>.Empty, null);
-        cat.Upsert("y", new[] { 0.6f, 0.8f }, ReadOnlySpan<float>.Empty, null);
-        cat.Upsert("z", new[] { -1f, 0f }, ReadOnlySpan<float>.Empty, null);
-        var q = Query(new[] { 1f, 0f });
-        var plain = HybridRanker.Rank(cat, q, RankingParameters.Default, new CandidateSet(), 2).Select(r => r.Id);
+        var cat = new ShardedCatalog(CatalogKit.Schema(2, 0), 1);
+        CatalogKit.Put(cat, "x1", [1f, 0.05f]);
+        CatalogKit.Put(cat, "x2", [1f, 0.06f]);
+        CatalogKit.Put(cat, "y", [0.6f, 0.8f]);
+        CatalogKit.Put(cat, "z", [-1f, 0f]);
+        var plain = CatalogKit.Rank(cat, [1f, 0f], k: 2).Select(r => r.Id);
         Assert.Equal(new[] { "x1", "x2" }, plain);
         // λ = 0.5: after x1, rel(x2) ≈ 1, sim(x1, x2) ≈ 1 → 0.5·1 − 0.5·1 ≈ 0;
         // rel(y) = (0.6 + 1)/(1 + 1) ≈ 0.8 scaled, sim(x1, y) ≈ 0.64 → 0.5·0.8 − 0.5·0.64 ≈ 0.08 > 0: y wins.
-        var diverse = HybridRanker.Rank(cat, q, new RankingParameters { Diversity = 0.5f }, new CandidateSet(), 2).Select(r => r.Id);
+        var diverse = CatalogKit.Rank(cat, [1f, 0f], p: new RankingParameters { Diversity = 0.5f }, k: 2).Select(r => r.Id);
         Assert.Equal(new[] { "x1", "y" }, diverse);
         // λ = 0 through the MMR path is the relevance order.
         Assert.Equal(new[] { 0, 1 }, Mmr.Select([0.9f, 0.8f, 0.5f], [1f, 0.05f, 1f, 0.06f, 0.6f, 0.8f], 2, default, 2, 0f));
@@ -144,16 +142,10 @@ public sealed class RankingCoreTests
     }
 
     [Fact]
-    public void BadArgumentsAreClearErrors()
+    public void AQueryOfTheWrongWidthIsAClearError()
     {
         var cat = Small();
-        var q = Query(new[] { 1f, 0f });
-        Assert.Throws<ArgumentOutOfRangeException>(() => HybridRanker.Rank(cat, q, RankingParameters.Default, new CandidateSet(), 0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => HybridRanker.Rank(cat, q, RankingParameters.Default, new CandidateSet(), HybridRanker.MaxK + 1));
-        Assert.Contains("finite", Assert.Throws<ArgumentException>(() => HybridRanker.Rank(cat, q, new RankingParameters { ContentWeight = float.NaN }, new CandidateSet(), 3)).Message);
-        Assert.Contains("popularity", Assert.Throws<ArgumentException>(() => HybridRanker.Rank(cat, q,
-            new RankingParameters { Boosts = new Dictionary<string, float> { ["popularity"] = float.PositiveInfinity } }, new CandidateSet(), 3)).Message);
-        Assert.Contains("λ", Assert.Throws<ArgumentException>(() => HybridRanker.Rank(cat, q, new RankingParameters { Diversity = 1.5f }, new CandidateSet(), 3)).Message);
-        Assert.Contains("dimensions", Assert.Throws<ArgumentException>(() => HybridRanker.Rank(cat, Query(new[] { 1f, 0f, 0f }), RankingParameters.Default, new CandidateSet(), 3)).Message);
+        Assert.Contains("dimensions", Assert.Throws<ArgumentException>(() => CatalogKit.Rank(cat, [1f, 0f, 0f])).Message);
+        Assert.Contains("dimensions", Assert.Throws<ArgumentException>(() => CatalogKit.Rank(cat, [1f, 0f], [1f, 2f])).Message);
     }
 }

@@ -89,10 +89,9 @@ public class StoreRecoveryTests
             AssertItems(store, Enumerable.Range(0, 10).Select(i => "i" + i), [], Updated);
             AssertItems(store, Enumerable.Range(15, 30).Select(i => "i" + i), Enumerable.Range(10, 5).Select(i => "i" + i), id => StoreTestKit.Item(id));
             Assert.Equal(40, store.ItemCount);
-            using var view = store.Catalog.EnterRead();
-            Assert.Equal(40, view.LiveCount);
-            Assert.True(view.TryGetRow("i0", out int row));
-            Assert.Equal(Updated("i0").Vectors["content"], view.Matrix("content").Slice(row * 8, 8).ToArray());
+            var snapshot = store.Catalog.Snapshot();
+            Assert.Equal(40, snapshot.LiveCount);
+            Assert.Equal(Updated("i0").Vectors["content"], snapshot.VectorOf("i0", 0).ToArray());
         }
 
         using (var store = RankStore.Open(NoFinalCheckpoint(dir.Path)))

@@ -6,7 +6,7 @@ namespace RankEngine.Server.Resp.Parser;
 /// RANK's arguments → <see cref="RankRequest"/>:
 /// <c>RANK user [K k] [QUERY text] [CANDIDATES n id…] [DIVERSITY λ] [FILTER expr]… [BOOST field w]…
 /// [CONTENT_WEIGHT w] [COLLAB_WEIGHT w] [EXCLUDE_SEEN]</c>. An empty user id means no user (cold start). Limits
-/// (k ≤ <see cref="HybridRanker.MaxK"/>, candidates, clauses, query length) are checked before anything is built.
+/// (k ≤ <see cref="RankRequest.MaxK"/>, candidates, clauses, query length) are checked before anything is built.
 /// </summary>
 internal static class RankRequestParser
 {
@@ -34,7 +34,7 @@ internal static class RankRequestParser
             {
                 k = Args.Int(value, "K");
                 if (k <= 0) throw new RespCommandException(ErrorCode.BadArg, $"K must be at least 1, got {k}");
-                if (k > HybridRanker.MaxK) throw new RespCommandException(ErrorCode.TooLarge, $"K is {k}, the limit is {HybridRanker.MaxK}");
+                if (k > RankRequest.MaxK) throw new RespCommandException(ErrorCode.TooLarge, $"K is {k}, the limit is {RankRequest.MaxK}");
             }
             else if (Args.Is(option, CmdStrings.Query)) query = Args.Text(value, "QUERY text", limits.MaxTextBytes);
             else if (Args.Is(option, CmdStrings.Candidates))

@@ -6,8 +6,7 @@ namespace RankEngine.Ranking.Collaborative;
 /// Trained implicit-ALS factors. <c>x_u · y_i</c> estimates the preference p ∈ [0, 1] that user u has for item i.
 /// The factors are deliberately not normalised: an item's factor length carries how confidently (and how widely)
 /// it is liked, which cosine would throw away; the dot product is already on the [0, 1] preference scale, comparable
-/// to a content cosine, so it can be used directly as the collaborative vector of <see cref="ItemCatalog"/> and
-/// <see cref="RankingQuery.Collab"/>. Items or users without any interaction get zero vectors (score 0).
+/// to a content cosine, so it can be used directly as an item's collab vector and a user's collab query. Items or users without any interaction get zero vectors (score 0).
 /// The final sweep solves users, so user factors are exactly <see cref="FoldInUser"/> of their own interactions.
 /// </summary>
 public sealed class AlsModel

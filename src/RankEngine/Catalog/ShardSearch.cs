@@ -1,0 +1,483 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using RankEngine.Compute;
+using RankEngine.Compute.Simd;
+
+namespace RankEngine.Catalog;
+
+/// <summary>
+/// Item factors of the served model for one shard generation, row-aligned with it: <c>Matrix[r·Dimension ..]</c> is
+/// row r's output factor (zero when the model has none for it). Rows below <see cref="RowCount"/> are final.
+/// </summary>
+internal sealed record ShardFactors(float[] Matrix, int Dimension, int RowCount);
+
+/// <summary>
+/// The search of one shard snapshot on the SIMD CPU backend, in one pass over its matrices: each task takes a
+/// contiguous row range, scores a block of rows against the content and the second query (four rows at a time,
+/// Vector512/256 FMA), adds the boosts from the numeric columns, skips rows that are not visible, filtered or
+/// excluded (whole blocks at once when the filter mask is empty there), and keeps a bounded heap whose root is the
+/// threshold most rows fail with one comparison. The heaps are merged; only when items tie exactly at the k-th
+/// score is the shard scanned again, for the rows with that score, so the cut follows the one tie rule (score,
+/// then id) however many items tie. Scores are computed the same way for every row wherever it falls in a block,
+/// so the score of a returned item is exactly the one <see cref="ScoreRow"/> recomputes.
+/// </summary>
+internal static unsafe class ShardSearch
+{
+    private const int BlockRows = 128;
+    private const int MinRowsPerTask = 16384;
+
+    /// <summary>Searches one snapshot. <paramref name="factors"/> is required when the query's second term is the model.</summary>
+    public static ShardHit[] Run(ShardSnapshot snapshot, ShardFactors? factors, ShardQuery query, int contentSlot, int collabSlot)
+    {
+        var plan = new Plan(snapshot, factors, query, contentSlot, collabSlot);
+        if (query.Candidates is not null) return RunCandidates(snapshot, plan, query);
+        int rows = snapshot.RowCount;
+        if (rows == 0 || query.K <= 0) return [];
+        ulong[]? mask = BuildMask(snapshot, query);
+        try
+        {
+            return RunScan(snapshot, plan, mask, query.K);
+        }
+        finally
+        {
+            if (mask is not null) ArrayPool<ulong>.Shared.Return(mask);
+        }
+    }
+
+    /// <summary>The fused score of one row, computed exactly as the scan computes it.</summary>
+    public static float ScoreRow(ShardSnapshot snapshot, ShardFactors? factors, ShardQuery query, int contentSlot, int collabSlot, int row) =>
+        new Plan(snapshot, factors, query, contentSlot, collabSlot).Score(row);
+
+    /// <summary>The parts of a row's score (content term, second term, each boost), as the scan adds them.</summary>
+    public static (float Content, float Second, float[] Boosts) PartsOf(ShardSnapshot snapshot, ShardFactors? factors, ShardQuery query, int contentSlot, int collabSlot, int row)
+    {
+        var plan = new Plan(snapshot, factors, query, contentSlot, collabSlot);
+        var boosts = new float[plan.BoostColumns.Length];
+        for (int b = 0; b < boosts.Length; b++) boosts[b] = plan.BoostTerm(b, row);
+        return (plan.ContentTerm(row), plan.SecondTerm(row), boosts);
+    }
+
+    /// <summary>
+    /// The rows that may be returned, as a bitset over the snapshot's rows, or null when every visible row may:
+    /// each filter ANDs its rows in (equality from the value's posting list, ranges from a column scan), excluded
+    /// items are cleared.
+    /// </summary>
+    private static ulong[]? BuildMask(ShardSnapshot snapshot, ShardQuery query)
+    {
+        bool anyExcluded = query.Excluded is { Count: > 0 };
+        if (query.Filters.Count == 0 && !anyExcluded) return null;
+        int words = (snapshot.RowCount + 63) >> 6;
+        var mask = ArrayPool<ulong>.Shared.Rent(words);
+        var span = mask.AsSpan(0, words);
+        span.Fill(ulong.MaxValue);
+        foreach (var filter in query.Filters) filter.Apply(snapshot, span);
+        if (anyExcluded)
+            foreach (var id in query.Excluded!)
+                if (snapshot.TryGetRow(id, out int row)) span[row >> 6] &= ~(1UL << (row & 63));
+        return mask;
+    }
+
+    private static ShardHit[] RunCandidates(ShardSnapshot snapshot, in Plan plan, ShardQuery query)
+    {
+        var hits = new List<ShardHit>(query.Candidates!.Count);
+        var seen = new HashSet<int>();
+        HashSet<string>? excluded = query.Excluded is { Count: > 0 } ? new HashSet<string>(query.Excluded, StringComparer.Ordinal) : null;
+        foreach (var id in query.Candidates)
+        {
+            if (id is null || !snapshot.TryGetRow(id, out int row) || !seen.Add(row) || (excluded?.Contains(id) ?? false)) continue;
+            bool pass = true;
+            foreach (var f in query.Filters)
+                if (!(pass = f.Matches(snapshot, row))) break;
+            if (pass) hits.Add(new ShardHit(row, id, plan.Score(row)));
+        }
+        hits.Sort(HitOrder.Instance);
+        return hits.Count > query.K ? hits.GetRange(0, query.K).ToArray() : hits.ToArray();
+    }
+
+    private static ShardHit[] RunScan(ShardSnapshot snapshot, Plan plan, ulong[]? mask, int k)
+    {
+        int rows = snapshot.RowCount;
+        int tasks = Math.Clamp((rows + MinRowsPerTask - 1) / MinRowsPerTask, 1, 4 * Environment.ProcessorCount);
+        int rowsPerTask = ((rows + tasks - 1) / tasks + BlockRows - 1) / BlockRows * BlockRows;
+        tasks = (rows + rowsPerTask - 1) / rowsPerTask;
+        var heaps = ArrayPool<ulong>.Shared.Rent(tasks * k);
+        var counts = new int[tasks];
+        var dropped = new float[tasks];
+        var scratch = ArrayPool<float>.Shared.Rent(tasks * 2 * BlockRows);
+        try
+        {
+            dropped.AsSpan().Fill(float.NegativeInfinity);
+            fixed (ulong* heapPtr = heaps)
+            fixed (ulong* maskPtr = mask)
+            fixed (float* scratchPtr = scratch)
+            fixed (int* countPtr = counts)
+            fixed (float* droppedPtr = dropped)
+            {
+                var job = new ScanJob
+                {
+                    Plan = plan, Mask = maskPtr, Heaps = heapPtr, Counts = countPtr, Dropped = droppedPtr, Scratch = scratchPtr,
+                    K = k, Rows = rows, RowsPerTask = rowsPerTask,
+                };
+                ParallelRunner.For(tasks, job);
+            }
+            // Merge: every task's kept keys, best first.
+            int total = 0;
+            for (int t = 0; t < tasks; t++) total += counts[t];
+            var keys = new ulong[total];
+            int n = 0;
+            for (int t = 0; t < tasks; t++)
+            {
+                heaps.AsSpan(t * k, counts[t]).CopyTo(keys.AsSpan(n));
+                n += counts[t];
+            }
+            Array.Sort(keys);
+            Array.Reverse(keys);
+            int kept = Math.Min(k, total);
+            var hits = new ShardHit[kept];
+            for (int i = 0; i < kept; i++)
+            {
+                int row = ScoreKeys.Row(keys[i]);
+                hits[i] = new ShardHit(row, snapshot.IdOf(row), ScoreKeys.Score(keys[i]));
+            }
+            if (kept == 0) return hits;
+            // Items tied with the k-th score may have been dropped (by row order) in favour of larger ids: then
+            // collect every row with exactly that score and cut by id.
+            float last = hits[kept - 1].Score;
+            bool tieDropped = kept < total && ScoreKeys.Score(keys[kept]) == last;
+            for (int t = 0; t < tasks && !tieDropped; t++) tieDropped = dropped[t] == last;
+            if (tieDropped) return ResolveBoundaryTie(snapshot, plan, mask, hits, last, tasks, rowsPerTask);
+            Array.Sort(hits, HitOrder.Instance);
+            return hits;
+        }
+        finally
+        {
+            ArrayPool<ulong>.Shared.Return(heaps);
+            ArrayPool<float>.Shared.Return(scratch);
+        }
+    }
+
+    private static ShardHit[] ResolveBoundaryTie(ShardSnapshot snapshot, in Plan plan, ulong[]? mask, ShardHit[] hits, float last, int tasks, int rowsPerTask)
+    {
+        var result = new List<ShardHit>(hits.Length);
+        foreach (var h in hits)
+            if (h.Score > last) result.Add(h);
+        var tied = new List<int>[tasks];
+        fixed (ulong* maskPtr = mask)
+        {
+            var job = new TieJob { Plan = plan, Mask = maskPtr, Rows = snapshot.RowCount, RowsPerTask = rowsPerTask, Score = last, Found = tied };
+            ParallelRunner.For(tasks, job);
+        }
+        var equal = new List<ShardHit>();
+        foreach (var list in tied)
+            foreach (int row in list)
+                equal.Add(new ShardHit(row, snapshot.IdOf(row), last));
+        equal.Sort(HitOrder.Instance);
+        result.Sort(HitOrder.Instance);
+        result.AddRange(equal.Take(hits.Length - result.Count));
+        return result.ToArray();
+    }
+
+    /// <summary>Everything the per-row score needs, resolved once per request.</summary>
+    private readonly struct Plan
+    {
+        private readonly float[]? _contentMatrix, _secondMatrix;
+        private readonly float[] _contentQuery, _secondQuery;
+        private readonly int _contentDim, _secondDim, _secondRows;
+        private readonly float _contentWeight, _secondWeight;
+        private readonly long[] _died;
+        private readonly long _version;
+        public readonly double[][] BoostColumns;
+        public readonly float[] BoostWeights;
+
+        public Plan(ShardSnapshot snapshot, ShardFactors? factors, ShardQuery query, int contentSlot, int collabSlot)
+        {
+            _version = snapshot.Version;
+            _died = snapshot.DiedArray;
+            _contentQuery = query.Content.ToArray();
+            _contentWeight = query.ContentWeight;
+            _contentDim = 0;
+            _contentMatrix = null;
+            if (_contentQuery.Length > 0 && _contentWeight != 0 && contentSlot >= 0)
+            {
+                _contentDim = snapshot.Schema.Vectors[contentSlot].Dimension;
+                if (_contentQuery.Length != _contentDim) throw new ArgumentException($"content query has {_contentQuery.Length} dimensions, the catalog {_contentDim}");
+                _contentMatrix = snapshot.MatrixArray(contentSlot);
+            }
+            _secondQuery = query.Second.ToArray();
+            _secondWeight = query.SecondWeight;
+            _secondDim = 0;
+            _secondMatrix = null;
+            _secondRows = snapshot.RowCount;
+            if (_secondQuery.Length > 0 && _secondWeight != 0)
+            {
+                if (query.SecondIsModel)
+                {
+                    if (factors is not null && factors.Dimension == _secondQuery.Length && factors.RowCount >= snapshot.RowCount)
+                    {
+                        _secondMatrix = factors.Matrix;
+                        _secondDim = factors.Dimension;
+                    }
+                }
+                else if (collabSlot >= 0)
+                {
+                    _secondDim = snapshot.Schema.Vectors[collabSlot].Dimension;
+                    if (_secondQuery.Length != _secondDim) throw new ArgumentException($"collab query has {_secondQuery.Length} dimensions, the catalog {_secondDim}");
+                    _secondMatrix = snapshot.MatrixArray(collabSlot);
+                }
+            }
+            var columns = new List<double[]>();
+            var weights = new List<float>();
+            foreach (var (field, weight) in query.Boosts)
+            {
+                columns.Add(snapshot.NumberColumnArray(field) ?? []);
+                weights.Add(weight);
+            }
+            BoostColumns = columns.ToArray();
+            BoostWeights = weights.ToArray();
+        }
+
+        public bool HasContent => _contentMatrix is not null;
+        public bool HasSecond => _secondMatrix is not null;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool IsVisible(int row) => _died[row] > _version;
+
+        public float ContentTerm(int row)
+        {
+            if (_contentMatrix is null) return 0f;
+            fixed (float* q = _contentQuery)
+            fixed (float* m = _contentMatrix)
+                return _contentWeight * Finite0(RowDot(q, m + (long)row * _contentDim, _contentDim));
+        }
+
+        public float SecondTerm(int row)
+        {
+            if (_secondMatrix is null) return 0f;
+            fixed (float* q = _secondQuery)
+            fixed (float* m = _secondMatrix)
+                return _secondWeight * Finite0(RowDot(q, m + (long)row * _secondDim, _secondDim));
+        }
+
+        public float BoostTerm(int b, int row)
+        {
+            var column = BoostColumns[b];
+            if (column.Length == 0) return 0f;
+            double v = column[row];
+            return double.IsNaN(v) ? 0f : Clamp(BoostWeights[b] * (float)v);
+        }
+
+        public float Score(int row) => Combine(row, ContentTerm(row), SecondTerm(row));
+
+        /// <summary>content + second + Σ boosts, clamped to the float range (overflow never yields NaN or ∞); −0 → 0.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float Combine(int row, float content, float second)
+        {
+            float score = content + second;
+            for (int b = 0; b < BoostColumns.Length; b++) score += BoostTerm(b, row);
+            score = Clamp(score);
+            return score == 0 ? 0f : score;
+        }
+
+        public void DotBlock(int start, int n, float* contentOut, float* secondOut)
+        {
+            if (_contentMatrix is not null)
+                fixed (float* q = _contentQuery)
+                fixed (float* m = _contentMatrix)
+                    DotRows(q, m + (long)start * _contentDim, _contentDim, n, contentOut, _contentWeight);
+            if (_secondMatrix is not null)
+                fixed (float* q = _secondQuery)
+                fixed (float* m = _secondMatrix)
+                    DotRows(q, m + (long)start * _secondDim, _secondDim, n, secondOut, _secondWeight);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Finite0(float v) => float.IsFinite(v) ? v : 0f;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Clamp(float v) => float.IsNaN(v) ? 0f : Math.Clamp(v, -float.MaxValue, float.MaxValue);
+
+    private struct ScanJob : ParallelRunner.IBody
+    {
+        public Plan Plan;
+        public ulong* Mask, Heaps;
+        public int* Counts;
+        public float* Dropped, Scratch;
+        public int K, Rows, RowsPerTask;
+
+        public void Run(int task)
+        {
+            int r0 = task * RowsPerTask, r1 = Math.Min(Rows, r0 + RowsPerTask);
+            float* content = Scratch + (long)task * 2 * BlockRows, second = content + BlockRows;
+            var heap = new Span<ulong>(Heaps + (long)task * K, K);
+            int count = 0;
+            float threshold = float.NegativeInfinity, dropped = float.NegativeInfinity;
+            bool hasContent = Plan.HasContent, hasSecond = Plan.HasSecond;
+            for (int b = r0; b < r1; b += BlockRows)
+            {
+                int n = Math.Min(BlockRows, r1 - b);
+                if (Mask != null && BlockMasked(Mask, b, n)) continue;
+                Plan.DotBlock(b, n, content, second);
+                for (int i = 0; i < n; i++)
+                {
+                    int row = b + i;
+                    if (!Plan.IsVisible(row) || (Mask != null && (Mask[row >> 6] & (1UL << (row & 63))) == 0)) continue;
+                    float s = Plan.Combine(row, hasContent ? content[i] : 0f, hasSecond ? second[i] : 0f);
+                    if (s < threshold) continue;
+                    Offer(heap, ref count, ref threshold, ref dropped, s, row);
+                }
+            }
+            Counts[task] = count;
+            Dropped[task] = dropped;
+        }
+    }
+
+    /// <summary>
+    /// Keeps the k largest keys; <paramref name="dropped"/> is the best score of a candidate that was refused or
+    /// evicted, so the merge knows whether the k-th place was decided by row order among equal scores.
+    /// </summary>
+    private static void Offer(Span<ulong> heap, ref int count, ref float threshold, ref float dropped, float score, int row)
+    {
+        ulong key = ScoreKeys.Encode(score, row);
+        if (count == heap.Length)
+        {
+            if (key <= heap[0])
+            {
+                if (score > dropped) dropped = score;
+                return;
+            }
+            float evicted = ScoreKeys.Score(heap[0]);
+            if (evicted > dropped) dropped = evicted;
+        }
+        TopKHeap.Push(heap, ref count, ref threshold, key);
+    }
+
+    private static bool BlockMasked(ulong* mask, int start, int n)
+    {
+        // Blocks start at multiples of 128 rows: two whole words (the last block may cover fewer rows; its mask
+        // words past the end are never read beyond the rented array's first (rows+63)/64 entries).
+        int first = start >> 6, last = (start + n - 1) >> 6;
+        for (int w = first; w <= last; w++)
+            if (mask[w] != 0) return false;
+        return true;
+    }
+
+    private struct TieJob : ParallelRunner.IBody
+    {
+        public Plan Plan;
+        public ulong* Mask;
+        public int Rows, RowsPerTask;
+        public float Score;
+        public List<int>[] Found;
+
+        public void Run(int task)
+        {
+            var found = Found[task] = new List<int>();
+            int r0 = task * RowsPerTask, r1 = Math.Min(Rows, r0 + RowsPerTask);
+            float* content = stackalloc float[BlockRows];
+            float* second = stackalloc float[BlockRows];
+            bool hasContent = Plan.HasContent, hasSecond = Plan.HasSecond;
+            for (int b = r0; b < r1; b += BlockRows)
+            {
+                int n = Math.Min(BlockRows, r1 - b);
+                if (Mask != null && BlockMasked(Mask, b, n)) continue;
+                Plan.DotBlock(b, n, content, second);
+                for (int i = 0; i < n; i++)
+                {
+                    int row = b + i;
+                    if (!Plan.IsVisible(row) || (Mask != null && (Mask[row >> 6] & (1UL << (row & 63))) == 0)) continue;
+                    if (Plan.Combine(row, hasContent ? content[i] : 0f, hasSecond ? second[i] : 0f) == Score) found.Add(row);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>out[i] = weight · finite(query · rows[i])</c> for n consecutive rows, four rows per pass; every row's dot is
+    /// accumulated exactly as <see cref="RowDot"/> accumulates it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DotRows(float* query, float* rows, int dim, int n, float* output, float weight)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated && dim >= 16)
+        {
+            for (; i + 4 <= n; i += 4)
+            {
+                float* r0 = rows + (long)i * dim, r1 = r0 + dim, r2 = r1 + dim, r3 = r2 + dim;
+                Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                int c = 0;
+                for (; c + 16 <= dim; c += 16)
+                {
+                    var qv = Vector512.Load(query + c);
+                    a0 = Vector512.FusedMultiplyAdd(Vector512.Load(r0 + c), qv, a0);
+                    a1 = Vector512.FusedMultiplyAdd(Vector512.Load(r1 + c), qv, a1);
+                    a2 = Vector512.FusedMultiplyAdd(Vector512.Load(r2 + c), qv, a2);
+                    a3 = Vector512.FusedMultiplyAdd(Vector512.Load(r3 + c), qv, a3);
+                }
+                float s0 = Vector512.Sum(a0), s1 = Vector512.Sum(a1), s2 = Vector512.Sum(a2), s3 = Vector512.Sum(a3);
+                for (; c < dim; c++)
+                {
+                    float qc = query[c];
+                    s0 = MathF.FusedMultiplyAdd(r0[c], qc, s0); s1 = MathF.FusedMultiplyAdd(r1[c], qc, s1);
+                    s2 = MathF.FusedMultiplyAdd(r2[c], qc, s2); s3 = MathF.FusedMultiplyAdd(r3[c], qc, s3);
+                }
+                output[i] = weight * Finite0(s0);
+                output[i + 1] = weight * Finite0(s1);
+                output[i + 2] = weight * Finite0(s2);
+                output[i + 3] = weight * Finite0(s3);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated && dim >= 8)
+        {
+            for (; i + 4 <= n; i += 4)
+            {
+                float* r0 = rows + (long)i * dim, r1 = r0 + dim, r2 = r1 + dim, r3 = r2 + dim;
+                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                int c = 0;
+                for (; c + 8 <= dim; c += 8)
+                {
+                    var qv = Vector256.Load(query + c);
+                    a0 = Vector256.FusedMultiplyAdd(Vector256.Load(r0 + c), qv, a0);
+                    a1 = Vector256.FusedMultiplyAdd(Vector256.Load(r1 + c), qv, a1);
+                    a2 = Vector256.FusedMultiplyAdd(Vector256.Load(r2 + c), qv, a2);
+                    a3 = Vector256.FusedMultiplyAdd(Vector256.Load(r3 + c), qv, a3);
+                }
+                float s0 = Vector256.Sum(a0), s1 = Vector256.Sum(a1), s2 = Vector256.Sum(a2), s3 = Vector256.Sum(a3);
+                for (; c < dim; c++)
+                {
+                    float qc = query[c];
+                    s0 = MathF.FusedMultiplyAdd(r0[c], qc, s0); s1 = MathF.FusedMultiplyAdd(r1[c], qc, s1);
+                    s2 = MathF.FusedMultiplyAdd(r2[c], qc, s2); s3 = MathF.FusedMultiplyAdd(r3[c], qc, s3);
+                }
+                output[i] = weight * Finite0(s0);
+                output[i + 1] = weight * Finite0(s1);
+                output[i + 2] = weight * Finite0(s2);
+                output[i + 3] = weight * Finite0(s3);
+            }
+        }
+        for (; i < n; i++) output[i] = weight * Finite0(RowDot(query, rows + (long)i * dim, dim));
+    }
+
+    /// <summary>One row's dot product, accumulated as one lane of <see cref="DotRows"/>.</summary>
+    private static float RowDot(float* query, float* row, int dim)
+    {
+        int c = 0;
+        float s = 0;
+        if (Vector512.IsHardwareAccelerated && dim >= 16)
+        {
+            Vector512<float> a = default;
+            for (; c + 16 <= dim; c += 16) a = Vector512.FusedMultiplyAdd(Vector512.Load(row + c), Vector512.Load(query + c), a);
+            s = Vector512.Sum(a);
+        }
+        else if (Vector256.IsHardwareAccelerated && dim >= 8)
+        {
+            Vector256<float> a = default;
+            for (; c + 8 <= dim; c += 8) a = Vector256.FusedMultiplyAdd(Vector256.Load(row + c), Vector256.Load(query + c), a);
+            s = Vector256.Sum(a);
+        }
+        for (; c < dim; c++) s = MathF.FusedMultiplyAdd(row[c], query[c], s);
+        return s;
+    }
+}

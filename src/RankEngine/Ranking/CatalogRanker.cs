@@ -1,0 +1,62 @@
+using RankEngine.Catalog;
+
+namespace RankEngine.Ranking;
+
+/// <summary>
+/// The one ranking path: fans a query out to every shard of one catalog snapshot, merges their top-k lists by the
+/// one tie rule (score, then id), diversifies the merged pool with MMR when asked, and explains the items returned.
+/// Nothing here scans the catalog: shards do (<see cref="ShardSearch"/>); MMR and explanations read the pool only.
+/// </summary>
+internal static class CatalogRanker
+{
+    /// <summary>What MMR compares items by besides their centred content vectors.</summary>
+    public readonly record struct Diversity(float Lambda, ReadOnlyMemory<float> Centre, string? TagField);
+
+    public static RankedItem[] Rank(CatalogSnapshot snapshot, IReadOnlyList<ShardFactors?> factors, ShardQuery query, Diversity diversity, int k,
+        int contentSlot, int collabSlot)
+    {
+        // MMR re-ranks a larger pool of the most relevant items.
+        int poolK = diversity.Lambda > 0 ? Mmr.PoolSize(k) : k;
+        var shardQuery = query with { K = poolK };
+        var pool = new List<(int Shard, ShardHit Hit)>();
+        for (int s = 0; s < snapshot.Shards.Count; s++)
+            foreach (var hit in ShardSearch.Run(snapshot.Shards[s], factors[s], shardQuery, contentSlot, collabSlot))
+                pool.Add((s, hit));
+        pool.Sort((a, b) => HitOrder.Instance.Compare(a.Hit, b.Hit));
+        if (pool.Count > poolK) pool.RemoveRange(poolK, pool.Count - poolK);
+
+        IReadOnlyList<(int Shard, ShardHit Hit)> chosen = pool;
+        if (diversity.Lambda > 0 && pool.Count > 1) chosen = Diversify(snapshot, pool, k, diversity, contentSlot);
+        else if (pool.Count > k) chosen = pool.GetRange(0, k);
+
+        var items = new RankedItem[chosen.Count];
+        for (int i = 0; i < items.Length; i++)
+        {
+            var (s, hit) = chosen[i];
+            var (content, second, boosts) = ShardSearch.PartsOf(snapshot.Shards[s], factors[s], query, contentSlot, collabSlot, hit.Row);
+            var boostParts = new KeyValuePair<string, float>[boosts.Length];
+            for (int b = 0; b < boosts.Length; b++) boostParts[b] = new(query.Boosts[b].Key, boosts[b]);
+            items[i] = new RankedItem(hit.Id, hit.Score, new ScoreParts(content, second, boostParts));
+        }
+        return items;
+    }
+
+    private static List<(int Shard, ShardHit Hit)> Diversify(CatalogSnapshot snapshot, List<(int Shard, ShardHit Hit)> pool, int k, Diversity diversity, int contentSlot)
+    {
+        int d = snapshot.Schema.Vectors[contentSlot].Dimension;
+        var relevance = new float[pool.Count];
+        var vectors = new float[pool.Count * d];
+        IReadOnlyList<string>?[]? tags = diversity.TagField is null ? null : new IReadOnlyList<string>?[pool.Count];
+        for (int i = 0; i < pool.Count; i++)
+        {
+            var (s, hit) = pool[i];
+            relevance[i] = hit.Score;
+            snapshot.Shards[s].Vector(contentSlot, hit.Row).CopyTo(vectors.AsSpan(i * d, d));
+            if (tags is not null) tags[i] = snapshot.Shards[s].TagsOf(hit.Row, diversity.TagField!);
+        }
+        var order = Mmr.Select(relevance, vectors, d, diversity.Centre.Span, k, diversity.Lambda, tags);
+        var result = new List<(int, ShardHit)>(order.Length);
+        foreach (int i in order) result.Add(pool[i]);
+        return result;
+    }
+}
