@@ -26,10 +26,12 @@ public sealed partial class HardeningTests(ITestOutputHelper output)
     [Fact]
     public async Task An_idle_connection_is_closed_and_an_active_one_is_not()
     {
-        await using var server = await Start(l => l with { IdleTimeout = TimeSpan.FromMilliseconds(300) });
+        // The active side pings every 100 ms against a 1 s timeout: a loaded CI machine may stall a delay by a few
+        // hundred milliseconds without the active connection looking idle.
+        await using var server = await Start(l => l with { IdleTimeout = TimeSpan.FromMilliseconds(1000) });
         using var idle = await server.RawAsync();
         using var active = await server.RawAsync();
-        for (int i = 0; i < 6; i++)
+        for (int i = 0; i < 15; i++)
         {
             await Task.Delay(100);
             await active.SendAsync("PING\r\n");
