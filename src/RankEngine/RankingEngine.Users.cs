@@ -9,6 +9,9 @@ public sealed partial class RankingEngine
     /// Records a feedback event and updates the user's profile vectors online: the very next ranking sees it.
     /// The event, the history and the new vectors are written in one durable user write before this returns.
     /// </summary>
+    /// <param name="userId">The user (created on the first event).</param>
+    /// <param name="itemId">The item the event is about; must be in the catalog.</param>
+    /// <param name="kind">What the user did.</param>
     /// <param name="weight">Multiplier on the kind's weight (finite, ≥ 0), e.g. a rating strength.</param>
     /// <param name="timestamp">When it happened; now if null.</param>
     /// <exception cref="ArgumentException">Empty ids, an unknown item, or a bad weight.</exception>

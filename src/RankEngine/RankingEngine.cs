@@ -23,14 +23,15 @@ public sealed record RankingEngineOptions
     public int CollabDimension { get; init; } = 32;
     /// <summary>Time for an event's influence on the user vector to halve.</summary>
     public TimeSpan ProfileHalfLife { get; init; } = TimeSpan.FromDays(30);
+    /// <summary>How much each event kind weighs in user profiles.</summary>
     public EventWeights EventWeights { get; init; } = EventWeights.Default;
     /// <summary>Events kept per user (the profile is pooled from these).</summary>
     public int MaxUserEvents { get; init; } = 2000;
     /// <summary>A/B experiment name; users are bucketed by hash(user id, name).</summary>
     public string ExperimentName { get; init; } = AbBuckets.DefaultExperiment;
     /// <summary>
-    /// Buckets with their ranking parameters. Null: the data directory's experiment.json if present
-    /// (<see cref="ExperimentConfig"/>), else one bucket with default parameters.
+    /// Buckets with their ranking parameters. Null: the data directory's experiment.json if present,
+    /// else one bucket with default parameters.
     /// </summary>
     public IReadOnlyList<Bucket>? Buckets { get; init; }
     /// <summary>Checkpoint period of the store (null: only on demand and at dispose).</summary>
@@ -42,8 +43,11 @@ public sealed record ItemInput(string Id)
 {
     /// <summary>Text encoded into the content vector (ignored when <see cref="ContentVector"/> is set).</summary>
     public string? Text { get; init; }
+    /// <summary>Content vector given directly (<see cref="RankingEngine.ContentDimension"/> wide; normalised to unit length).</summary>
     public float[]? ContentVector { get; init; }
+    /// <summary>Collaborative vector given directly; not allowed when collaborative vectors are disabled.</summary>
     public float[]? CollabVector { get; init; }
+    /// <summary>Named field values, used by filters, boosts and diversity.</summary>
     public IReadOnlyDictionary<string, FieldValue> Fields { get; init; } = new Dictionary<string, FieldValue>();
 }
 
@@ -72,14 +76,16 @@ public sealed partial class RankingEngine : IDisposable
     private bool UsesTunedDefaults { get; }
     /// <summary>Width of content vectors.</summary>
     public int ContentDimension { get; }
+    /// <summary>Width of collaborative vectors (0: disabled).</summary>
     public int CollabDimension => _options.CollabDimension;
     /// <summary>The encoder's backend, or null without a model.</summary>
-    public IComputeBackend? Backend => _backend;
+    internal IComputeBackend? Backend => _backend;
+    /// <summary>Number of items in the catalog.</summary>
     public int ItemCount => _store.ItemCount;
     /// <summary>How event kinds weigh in user profiles.</summary>
     public EventWeights EventWeights => _options.EventWeights;
     /// <summary>The underlying store (for checkpoints and diagnostics).</summary>
-    public RankStore Store => _store;
+    internal RankStore Store => _store;
 
     private RankingEngine(RankingEngineOptions options, RankStore store, IComputeBackend? backend, TextEncoder? encoder, int contentDimension,
         Experiment experiment)
@@ -172,6 +178,7 @@ public sealed partial class RankingEngine : IDisposable
         (_encoder ?? throw new InvalidOperationException("this engine was opened without a model: it cannot encode text")).Encode(texts);
 
     /// <summary>Adds or replaces items; texts are encoded in batches. Returns once all writes are durable.</summary>
+    /// <param name="items">The items to write.</param>
     /// <param name="progress">Called with the number of items written so far (for progress bars).</param>
     /// <exception cref="ArgumentException">An item is invalid (no vector and no text, bad dimension, NaN, bad id…); nothing of that batch is written.</exception>
     public void AddItems(IReadOnlyList<ItemInput> items, Action<int>? progress = null)
@@ -264,6 +271,7 @@ public sealed partial class RankingEngine : IDisposable
     /// <summary>Takes a store checkpoint now (recovery then replays less).</summary>
     public void Checkpoint() => _store.Checkpoint();
 
+    /// <summary>Checkpoints and closes the store, then releases the encoder and its backend.</summary>
     public void Dispose()
     {
         _store.Dispose();

@@ -6,7 +6,7 @@ namespace RankEngine.StoreCrashWorker;
 /// What the crash worker writes, shared with the test that checks it: every record's contents follow from its id
 /// and version alone, so the checker can tell an intact record from a damaged one without any state of the worker.
 /// </summary>
-public static class CrashWorkload
+internal static class CrashWorkload
 {
     /// <summary>Schema of the crash store: an fp32 and an fp16 vector.</summary>
     public static readonly StoreSchema Schema = new(

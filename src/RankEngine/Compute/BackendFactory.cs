@@ -8,7 +8,7 @@ namespace RankEngine.Compute;
 /// Chooses a compute backend by name. "auto" picks CUDA when ILGPU sees a CUDA device, else the SIMD CPU backend
 /// (OpenCL and the ILGPU CPU simulator are only used when named).
 /// </summary>
-public static class BackendFactory
+internal static class BackendFactory
 {
     /// <summary>Names accepted by <see cref="Create"/>.</summary>
     public static IReadOnlyList<string> Names { get; } = new[] { "auto", "simd", "cuda", "opencl", "ilgpu-cpu", "reference" };

@@ -3,7 +3,7 @@ using RankEngine.Model;
 namespace RankEngine.Compute;
 
 /// <summary>Operations a backend offers; <see cref="IComputeBackend.Supports"/> answers per op and storage type.</summary>
-public enum ComputeOp
+internal enum ComputeOp
 {
     Embed,
     Linear,
@@ -14,7 +14,7 @@ public enum ComputeOp
 }
 
 /// <summary>How a weight is used, so a backend can lay it out for that use (e.g. pack GEMM panels).</summary>
-public enum WeightRole
+internal enum WeightRole
 {
     /// <summary>A [out, in] matrix multiplied as <c>x · Wᵀ</c>.</summary>
     MatMul,
@@ -25,7 +25,7 @@ public enum WeightRole
 }
 
 /// <summary>A weight resident on a backend. Owned by the encoder that created it.</summary>
-public interface IDeviceWeight : IDisposable
+internal interface IDeviceWeight : IDisposable
 {
     int Rows { get; }
     int Columns { get; }
@@ -33,7 +33,7 @@ public interface IDeviceWeight : IDisposable
 }
 
 /// <summary>A row-major float32 activation matrix resident on a backend.</summary>
-public interface IDeviceTensor : IDisposable
+internal interface IDeviceTensor : IDisposable
 {
     /// <summary>Rows in use.</summary>
     int Rows { get; }
@@ -44,7 +44,7 @@ public interface IDeviceTensor : IDisposable
 /// Packed sequences: sequence <c>s</c> occupies rows <c>Starts[s] .. Starts[s+1]-1</c> of an activation matrix.
 /// There is no padding; attention and pooling never look across sequence boundaries.
 /// </summary>
-public readonly struct SequenceLayout
+internal readonly struct SequenceLayout
 {
     /// <summary>N+1 row offsets, first 0, last = total tokens, non-decreasing; each sequence non-empty.</summary>
     public ReadOnlyMemory<int> Starts { get; }
@@ -69,7 +69,7 @@ public readonly struct SequenceLayout
 /// in order; a backend may queue work asynchronously and only <see cref="Download"/> waits for it.
 /// All activations are float32 row-major; weights may be stored as fp32, fp16 or int8 where <see cref="Supports"/> says so.
 /// </summary>
-public interface IComputeBackend : IDisposable
+internal interface IComputeBackend : IDisposable
 {
     /// <summary>Short name ("simd", "cuda", "opencl", "ilgpu-cpu").</summary>
     string Name { get; }

@@ -8,7 +8,7 @@ namespace RankEngine.Compute;
 /// Row <c>r</c> is the item with dense id <c>r</c>; mapping external ids to rows is the caller's business.
 /// Not thread-safe: updates and queries must not overlap.
 /// </summary>
-public interface ICatalogMatrix : IDisposable
+internal interface ICatalogMatrix : IDisposable
 {
     /// <summary>Rows in use (the rows that scoring sees).</summary>
     int Count { get; }
@@ -36,7 +36,7 @@ public interface ICatalogMatrix : IDisposable
 /// Dot-product scoring and exact top-k over a backend-resident catalog (FAISS IndexFlatIP semantics).
 /// Queries are row-major <c>[queryCount × Dimension]</c> float32 on the host; results land in caller-owned spans.
 /// </summary>
-public interface IScoringBackend
+internal interface IScoringBackend
 {
     /// <summary>An empty catalog with room for <paramref name="capacity"/> rows.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Non-positive dimension or capacity.</exception>
@@ -58,7 +58,7 @@ public interface IScoringBackend
 }
 
 /// <summary>Limits and argument checks shared by every scoring backend, so all reject bad input the same way.</summary>
-public static class ScoringLimits
+internal static class ScoringLimits
 {
     /// <summary>Largest k (the protocol's limit, DESIGN §4).</summary>
     public const int MaxK = 4096;

@@ -8,7 +8,7 @@ namespace RankEngine.Compute;
 /// low word. Keys are distinct, so selection is deterministic; 0 means "no candidate". The ILGPU kernels use the
 /// same encoding (RankEngine.Kernels.TopK), so CPU and device results agree bit for bit.
 /// </summary>
-public static class ScoreKeys
+internal static class ScoreKeys
 {
     /// <summary>The "no candidate" key (decodes to row −1).</summary>
     public const ulong Empty = 0;

@@ -3,7 +3,7 @@ using System.Text;
 namespace RankEngine.Data;
 
 /// <summary>Bad input in a data file: the message names the file and the line. An <see cref="IOException"/>, as a failed read.</summary>
-public sealed class DataFormatException : IOException
+internal sealed class DataFormatException : IOException
 {
     /// <summary>The file (or source name) the problem is in.</summary>
     public string FileName { get; }
@@ -24,7 +24,7 @@ public sealed class DataFormatException : IOException
 /// A quote inside an unquoted field is kept as a literal character (common in hand-made files); an unterminated
 /// quoted field or text after a closing quote is an error naming the source and line.
 /// </summary>
-public sealed class CsvReader : IDisposable
+internal sealed class CsvReader : IDisposable
 {
     private readonly TextReader _reader;
     private readonly StringBuilder _field = new();
@@ -139,7 +139,7 @@ public sealed class CsvReader : IDisposable
 }
 
 /// <summary>Maps header names to column indexes (case-insensitive), with clear errors for missing columns.</summary>
-public sealed class CsvHeader
+internal sealed class CsvHeader
 {
     private readonly Dictionary<string, int> _index = new(StringComparer.OrdinalIgnoreCase);
 

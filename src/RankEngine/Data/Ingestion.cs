@@ -8,10 +8,10 @@ namespace RankEngine.Data;
 /// <param name="Step">Which step ("items", "collab", "users").</param>
 /// <param name="Done">Units done so far.</param>
 /// <param name="Total">Units in the step.</param>
-public readonly record struct IngestProgress(string Step, int Done, int Total);
+internal readonly record struct IngestProgress(string Step, int Done, int Total);
 
 /// <summary>What an ingestion did.</summary>
-public sealed record IngestSummary(int ItemsAdded, int ItemsSkipped, int CollabVectors, int UsersAdded, int UsersSkipped, int Events);
+internal sealed record IngestSummary(int ItemsAdded, int ItemsSkipped, int CollabVectors, int UsersAdded, int UsersSkipped, int Events);
 
 /// <summary>
 /// Loads items and events into an engine: items (text encoded in batches, plus a <c>popularity</c> field =
@@ -19,8 +19,14 @@ public sealed record IngestSummary(int ItemsAdded, int ItemsSkipped, int CollabV
 /// (one profile build and one durable write per user). Resumable: items and users already in the store are skipped
 /// (unless <c>force</c>), and ALS is recomputed, so re-running after an interruption completes the job.
 /// </summary>
-public static class Ingestion
+internal static class Ingestion
 {
+    /// <summary>Runs the whole ingestion into <paramref name="engine"/>; returns what was added and skipped.</summary>
+    /// <param name="engine">The engine to load into.</param>
+    /// <param name="data">The items and events to load.</param>
+    /// <param name="weights">Event weights (which events count towards popularity, and the ALS strengths); null: the engine's.</param>
+    /// <param name="force">Rewrite items and users already in the store instead of skipping them.</param>
+    /// <param name="progress">Called as each step advances.</param>
     /// <param name="als">ALS settings; the factor count always follows the engine's collab dimension.</param>
     /// <param name="contentVectors">Content vectors already encoded with the engine's model, by item id (the evaluator
     /// encodes once for several stores); items without one are encoded from their text.</param>

@@ -7,7 +7,7 @@ using RankEngine.Store;
 namespace RankEngine.Data;
 
 /// <summary>An item to put in the catalog: its id, the text the encoder sees, and typed fields for filters and boosts.</summary>
-public sealed record CatalogItem(string Id, string Text, ItemFields Fields);
+internal sealed record CatalogItem(string Id, string Text, ItemFields Fields);
 
 /// <summary>One interaction from an events file (or a MovieLens rating).</summary>
 /// <param name="UserId">The user.</param>
@@ -16,7 +16,7 @@ public sealed record CatalogItem(string Id, string Text, ItemFields Fields);
 /// <param name="Weight">Multiplier on the kind's weight (<see cref="UserEvent.Weight"/>); 1 unless the file says.</param>
 /// <param name="Rating">The explicit rating when the file has one, else null.</param>
 /// <param name="Timestamp">Unix seconds (0 when the file has no timestamp column).</param>
-public readonly record struct InteractionEvent(string UserId, string ItemId, UserEventKind Kind, float Weight, float? Rating, long Timestamp)
+internal readonly record struct InteractionEvent(string UserId, string ItemId, UserEventKind Kind, float Weight, float? Rating, long Timestamp)
 {
     /// <summary>The event as the store keeps it (timestamps in milliseconds).</summary>
     public UserEvent ToUserEvent() => new(ItemId, Kind, Weight, Timestamp * 1000);
@@ -27,7 +27,7 @@ public readonly record struct InteractionEvent(string UserId, string ItemId, Use
 /// <see cref="DislikeAtMost"/> a dislike, anything between a view (the user watched it, without a strong opinion).
 /// The defaults suit MovieLens' 0.5–5 star scale: 4 and above is the usual "relevant" threshold.
 /// </summary>
-public sealed record RatingMapping
+internal sealed record RatingMapping
 {
     public float LikeAtLeast { get; init; } = 4.0f;
     public float DislikeAtMost { get; init; } = 2.0f;
@@ -61,7 +61,7 @@ public sealed record RatingMapping
 /// date; default 0). An event naming an item not in the items file, a duplicate item id, or an unparsable value is a
 /// <see cref="DataFormatException"/> naming file and line.
 /// </summary>
-public sealed class InteractionData
+internal sealed class InteractionData
 {
     public IReadOnlyList<CatalogItem> Items { get; }
     public IReadOnlyList<InteractionEvent> Events { get; }

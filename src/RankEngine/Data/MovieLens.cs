@@ -12,14 +12,14 @@ namespace RankEngine.Data;
 /// <param name="Genres">Genres in file order; empty for "(no genres listed)".</param>
 /// <param name="Tags">User tags of the movie, deduplicated case-insensitively (first spelling kept), most applied first,
 /// ties in order of first appearance.</param>
-public sealed record Movie(int Id, string Title, int? Year, IReadOnlyList<string> Genres, IReadOnlyList<string> Tags);
+internal sealed record Movie(int Id, string Title, int? Year, IReadOnlyList<string> Genres, IReadOnlyList<string> Tags);
 
 /// <summary>One rating from ratings.csv.</summary>
 /// <param name="UserId">userId.</param>
 /// <param name="MovieId">movieId (always a movie of <see cref="MovieLensDataset.Movies"/>).</param>
 /// <param name="Rating">Stars, 0.5–5.0 in MovieLens.</param>
 /// <param name="Timestamp">Unix seconds.</param>
-public readonly record struct MovieRating(int UserId, int MovieId, float Rating, long Timestamp);
+internal readonly record struct MovieRating(int UserId, int MovieId, float Rating, long Timestamp);
 
 /// <summary>
 /// Reads a MovieLens "latest" style dataset (ml-latest-small, ml-latest, ml-25m, ml-32m…): movies.csv
@@ -28,7 +28,7 @@ public readonly record struct MovieRating(int UserId, int MovieId, float Rating,
 /// header name; quoted fields (titles with commas and doubled quotes) are handled. Bad input — a missing file,
 /// a malformed line, a rating of an unknown movie — throws <see cref="DataFormatException"/> naming file and line.
 /// </summary>
-public sealed partial class MovieLensDataset
+internal sealed partial class MovieLensDataset
 {
     /// <summary>Tags per item text by default (<see cref="ItemText"/>).</summary>
     public const int DefaultMaxTags = 10;

@@ -6,7 +6,7 @@ namespace RankEngine.Diagnostics;
 /// Process-wide counters of text encoding (every <see cref="Encoders.TextEncoder"/> adds to them): calls, texts,
 /// tokens, time, and histograms of call latency and batch size. Lock-free; read by the server's /metrics.
 /// </summary>
-public static class EncoderMetrics
+internal static class EncoderMetrics
 {
     /// <summary>Upper bounds (seconds) of the latency buckets; +Inf is implicit.</summary>
     public static readonly double[] LatencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];

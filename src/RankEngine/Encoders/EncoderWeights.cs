@@ -7,7 +7,7 @@ namespace RankEngine.Encoders;
 /// The canonical tensor names of an encoder in a weight file. Converters write these names; the encoder reads them.
 /// Matrices use the PyTorch layout [out, in].
 /// </summary>
-public static class TensorNames
+internal static class TensorNames
 {
     public const string WordEmbedding = "embeddings.word.weight";
     public const string PositionEmbedding = "embeddings.position.weight";

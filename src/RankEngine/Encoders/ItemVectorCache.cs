@@ -12,7 +12,7 @@ namespace RankEngine.Encoders;
 /// <c>{cacheDir}/items-{model}-{texts}.vec</c>. A cache file that does not validate (wrong magic, key, size) is
 /// ignored and rewritten; files are written to a temporary name and renamed, so a crash never leaves a torn cache.
 /// </summary>
-public static class ItemVectorCache
+internal static class ItemVectorCache
 {
     private const uint Magic = 0x56494B52; // "RKIV" little-endian
     private const int Version = 1;

@@ -9,14 +9,18 @@ public sealed class TextEmbeddings
 {
     /// <summary>Row-major [texts × <see cref="Dimension"/>].</summary>
     public required float[] Vectors { get; init; }
+    /// <summary>Width of each vector.</summary>
     public required int Dimension { get; init; }
     /// <summary>Tokens fed to the encoder per text (special tokens included).</summary>
     public required int[] TokenCounts { get; init; }
     /// <summary>Tokens each text had before truncation.</summary>
     public required int[] OriginalTokenCounts { get; init; }
 
+    /// <summary>Number of texts (vectors) in the batch.</summary>
     public int Count => TokenCounts.Length;
+    /// <summary>The vector of text <paramref name="index"/>.</summary>
     public ReadOnlySpan<float> Vector(int index) => Vectors.AsSpan(index * Dimension, Dimension);
+    /// <summary>True when text <paramref name="index"/> was longer than the model's limit and was truncated.</summary>
     public bool IsTruncated(int index) => OriginalTokenCounts[index] > TokenCounts[index];
 }
 
@@ -24,7 +28,7 @@ public sealed class TextEmbeddings
 /// Text in, vectors out: the model file's own tokenizer (its vocabulary is stored in the file) feeding the
 /// <see cref="TransformerEncoder"/>. Texts longer than the model's limit are truncated and reported as such.
 /// </summary>
-public sealed class TextEncoder : IDisposable
+internal sealed class TextEncoder : IDisposable
 {
     private readonly WeightFile _file;
 
@@ -92,7 +96,7 @@ public sealed class TextEncoder : IDisposable
 }
 
 /// <summary>Builds the tokenizer a model file declares, from the vocabulary blob stored in it.</summary>
-public static class TokenizerFactory
+internal static class TokenizerFactory
 {
     public static ITextTokenizer Create(WeightFile file)
     {

@@ -7,7 +7,7 @@ namespace RankEngine.Encoders;
 /// Token ids of several sequences packed back to back (no padding): sequence <c>s</c> is
 /// <c>TokenIds[SequenceStarts[s] .. SequenceStarts[s+1]]</c>. Token-type ids are optional (all 0 when empty).
 /// </summary>
-public readonly record struct EncoderInput(ReadOnlyMemory<int> TokenIds, ReadOnlyMemory<int> SequenceStarts, ReadOnlyMemory<int> TokenTypeIds = default)
+internal readonly record struct EncoderInput(ReadOnlyMemory<int> TokenIds, ReadOnlyMemory<int> SequenceStarts, ReadOnlyMemory<int> TokenTypeIds = default)
 {
     /// <summary>Packs separate token-id arrays.</summary>
     public static EncoderInput Pack(IReadOnlyList<int[]> sequences)
@@ -23,7 +23,7 @@ public readonly record struct EncoderInput(ReadOnlyMemory<int> TokenIds, ReadOnl
 }
 
 /// <summary>What the encoder returns for a batch.</summary>
-public sealed class EncoderOutput
+internal sealed class EncoderOutput
 {
     /// <summary>One vector per sequence, row-major [sequences × <see cref="VectorSize"/>].</summary>
     public required float[] Vectors { get; init; }
@@ -42,7 +42,7 @@ public sealed class EncoderOutput
 /// <see cref="TokenBudget"/> tokens so activation memory stays bounded. Not thread-safe: one caller at a time
 /// (calls are serialised by a lock).
 /// </summary>
-public sealed class TransformerEncoder : IDisposable
+internal sealed class TransformerEncoder : IDisposable
 {
     private readonly IComputeBackend _backend;
     private readonly EncoderWeights _weights;

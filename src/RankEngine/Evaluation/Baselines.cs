@@ -1,7 +1,7 @@
 namespace RankEngine.Evaluation;
 
 /// <summary>Popularity baseline: an item's score is the number of positive training interactions it has.</summary>
-public sealed class PopularityScores
+internal sealed class PopularityScores
 {
     private readonly double[] _counts;
 
@@ -23,7 +23,7 @@ public sealed class PopularityScores
 /// <c>score_j = Σ_v w_v·[j ∈ P_v]/√|U_j|</c> with <c>w_v = Σ_{i ∈ P_u ∩ P_v} 1/√|U_i|</c>, which costs
 /// O(Σ_{i∈P_u} |U_i| + Σ_{v: w_v≠0} |P_v|) per user.
 /// </summary>
-public sealed class ItemKnn
+internal sealed class ItemKnn
 {
     private readonly int[] _userStart, _userItems, _itemStart, _itemUsers;
     private readonly double[] _invSqrtUsers; // 1/√|U_i|, 0 for items nobody liked

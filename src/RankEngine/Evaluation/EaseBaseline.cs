@@ -9,7 +9,7 @@ namespace RankEngine.Evaluation;
 /// columns and score 0), so it is meant for catalogs of up to a few ten thousand such items. Shares no code with
 /// the served model (<see cref="Models.SpectralEase"/>), which approximates the same B.
 /// </summary>
-public sealed class EaseBaseline
+internal sealed class EaseBaseline
 {
     private readonly int[] _activeItems;   // model index → catalog row
     private readonly int[] _modelIndex;    // catalog row → model index, −1 when inactive

@@ -1,20 +1,20 @@
 namespace RankEngine.Evaluation;
 
 /// <summary>Receives progress of long steps (the CLI draws bars; the library stays UI-free).</summary>
-public interface IProgressReporter
+internal interface IProgressReporter
 {
     /// <summary>Starts a step of <paramref name="total"/> units; dispose the step when it ends.</summary>
     IProgressStep Begin(string description, long total);
 }
 
 /// <summary>One running step. <see cref="Advance"/> may be called from several threads at once.</summary>
-public interface IProgressStep : IDisposable
+internal interface IProgressStep : IDisposable
 {
     void Advance(long amount = 1);
 }
 
 /// <summary>Reports nothing.</summary>
-public sealed class NoProgress : IProgressReporter, IProgressStep
+internal sealed class NoProgress : IProgressReporter, IProgressStep
 {
     public static NoProgress Instance { get; } = new();
     public IProgressStep Begin(string description, long total) => this;

@@ -7,7 +7,7 @@ namespace RankEngine.Evaluation;
 /// Top-k quality measures for one ranked list against the user's held-out relevant items (binary relevance), and
 /// list-level diversity/coverage. A ranked list holds distinct item rows, best first; only its first k entries count.
 /// </summary>
-public static class RankingMetrics
+internal static class RankingMetrics
 {
     /// <summary>HR@k: 1 when at least one relevant item is in the top k, else 0.</summary>
     public static double HitRate(ReadOnlySpan<int> ranked, IReadOnlySet<int> relevant, int k) =>

@@ -8,7 +8,7 @@ using RankEngine.Store;
 namespace RankEngine.Evaluation;
 
 /// <summary>Parameters of <see cref="ServedEvaluator"/>.</summary>
-public sealed record ServedEvaluationOptions
+internal sealed record ServedEvaluationOptions
 {
     /// <summary>List length of every metric and of the RANK calls.</summary>
     public int K { get; init; } = 10;
@@ -34,11 +34,11 @@ public sealed record ServedEvaluationOptions
 }
 
 /// <summary>One row of the report.</summary>
-public sealed record ServedResult(string Method, double HitRate, double Ndcg, double Recall, double ContentDiversity, double TagDiversity,
+internal sealed record ServedResult(string Method, double HitRate, double Ndcg, double Recall, double ContentDiversity, double TagDiversity,
     double Coverage, int Users, int ColdHits = 0);
 
 /// <summary>What <see cref="ServedEvaluator.Run"/> measured.</summary>
-public sealed record ServedReport(IReadOnlyList<ServedResult> Rows, int K, ModelDescription Model, int TestUsers, int HeldOut, int TrainEvents, int ColdItems)
+internal sealed record ServedReport(IReadOnlyList<ServedResult> Rows, int K, ModelDescription Model, int TestUsers, int HeldOut, int TrainEvents, int ColdItems)
 {
     /// <summary>The served lists behind the "served" row, by user id (what RANK returned).</summary>
     public IReadOnlyDictionary<string, string[]> ServedLists { get; init; } = new Dictionary<string, string[]>();
@@ -67,7 +67,7 @@ public sealed record ServedReport(IReadOnlyList<ServedResult> Rows, int K, Model
 /// variant removes every training event of a random share of the items (they stay in the catalog with their text)
 /// and serves with and without the content→factor mapping.
 /// </summary>
-public static class ServedEvaluator
+internal static class ServedEvaluator
 {
     public const string Popularity = "popularity";
     public const string ItemKnnName = "item-kNN";

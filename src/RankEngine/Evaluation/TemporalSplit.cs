@@ -10,14 +10,14 @@ namespace RankEngine.Evaluation;
 /// <param name="Weight">Event weight (<see cref="UserEvent.Weight"/>).</param>
 /// <param name="Positive">Relevant for evaluation (rating ≥ 4 on MovieLens).</param>
 /// <param name="Timestamp">Unix seconds.</param>
-public readonly record struct EvalEvent(int User, int Item, UserEventKind Kind, float Weight, bool Positive, long Timestamp)
+internal readonly record struct EvalEvent(int User, int Item, UserEventKind Kind, float Weight, bool Positive, long Timestamp)
 {
     /// <summary>Position of the event in its source (so a split can be mapped back to the input events).</summary>
     public int Index { get; init; }
 }
 
 /// <summary>Parameters of <see cref="TemporalSplit"/>.</summary>
-public sealed record SplitOptions
+internal sealed record SplitOptions
 {
     /// <summary>Share of each user's positives held out, taken from the end of their history.</summary>
     public double HoldoutFraction { get; init; } = 0.2;
@@ -38,7 +38,7 @@ public sealed record SplitOptions
 /// are not held out are dropped (they would leak the future into training). Users with fewer positives keep all
 /// their events in training and are not evaluated. Held-out items the user also has in training are not counted.
 /// </summary>
-public sealed class TemporalSplit
+internal sealed class TemporalSplit
 {
     /// <summary>Training events, grouped by user (ascending), each user's in time order.</summary>
     public IReadOnlyList<EvalEvent> Train { get; }

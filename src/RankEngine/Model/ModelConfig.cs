@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 namespace RankEngine.Model;
 
 /// <summary>Where each sub-layer's LayerNorm sits relative to its residual connection.</summary>
-public enum NormPlacement
+internal enum NormPlacement
 {
     /// <summary>BERT: <c>x = LN(x + f(x))</c>.</summary>
     Post,
@@ -13,7 +13,7 @@ public enum NormPlacement
 }
 
 /// <summary>Element-wise activation applied after a linear layer.</summary>
-public enum Activation
+internal enum Activation
 {
     /// <summary>No activation (identity).</summary>
     None,
@@ -26,7 +26,7 @@ public enum Activation
 }
 
 /// <summary>How absolute positions enter the embedding.</summary>
-public enum PositionEncoding
+internal enum PositionEncoding
 {
     /// <summary>No positional signal.</summary>
     None,
@@ -37,7 +37,7 @@ public enum PositionEncoding
 }
 
 /// <summary>How a sequence of hidden states becomes one vector.</summary>
-public enum Pooling
+internal enum Pooling
 {
     /// <summary>The first token's hidden state ([CLS]).</summary>
     Cls,
@@ -48,7 +48,7 @@ public enum Pooling
 }
 
 /// <summary>Which tokenizer the model was trained with.</summary>
-public enum TokenizerKind
+internal enum TokenizerKind
 {
     /// <summary>BERT WordPiece; vocabulary stored in the model file.</summary>
     WordPiece,
@@ -57,7 +57,7 @@ public enum TokenizerKind
 }
 
 /// <summary>One dense layer applied after pooling (e.g. USE-lite's tanh projection).</summary>
-public sealed record HeadLayerConfig
+internal sealed record HeadLayerConfig
 {
     /// <summary>Output width of the layer.</summary>
     public int OutSize { get; init; }
@@ -69,7 +69,7 @@ public sealed record HeadLayerConfig
 /// Widths of one Transformer layer when they differ from the uniform <c>hiddenSize</c>/<c>numHeads</c> (USE-lite's
 /// first layer maps 256 → 512). Pre-norm only.
 /// </summary>
-public sealed record LayerShape
+internal sealed record LayerShape
 {
     /// <summary>Width of the layer's input (its attention LayerNorm and QKV input).</summary>
     public int InSize { get; init; }
@@ -88,7 +88,7 @@ public sealed record LayerShape
 }
 
 /// <summary>Tokenizer settings carried by a model file.</summary>
-public sealed record TokenizerConfig
+internal sealed record TokenizerConfig
 {
     /// <summary>The tokenizer family.</summary>
     public TokenizerKind Kind { get; init; } = TokenizerKind.WordPiece;
@@ -105,7 +105,7 @@ public sealed record TokenizerConfig
 /// One config-driven encoder covers BERT-style (post-norm, GELU, learned positions) and USE-lite-style
 /// (pre-norm, ReLU, sinusoidal timing signal, tanh head) models.
 /// </summary>
-public sealed record ModelConfig
+internal sealed record ModelConfig
 {
     /// <summary>Free-form family name ("bert", "use-lite"); informational.</summary>
     public string Architecture { get; init; } = "bert";
@@ -231,6 +231,8 @@ public sealed record ModelConfig
 /// <summary>A model file or config that cannot be used; the message names the tensor or field and the problem.</summary>
 public sealed class InvalidModelException : Exception
 {
+    /// <summary>Creates the exception with a message naming the tensor or field and the problem.</summary>
     public InvalidModelException(string message) : base(message) { }
+    /// <summary>Creates the exception with a message and the error that caused it.</summary>
     public InvalidModelException(string message, Exception inner) : base(message, inner) { }
 }

@@ -11,7 +11,7 @@ namespace RankEngine.Model;
 /// alignment, size-for-shape and data checksum; any problem throws <see cref="InvalidModelException"/> naming the
 /// tensor. Tensor views stay valid until the file is disposed.
 /// </summary>
-public sealed unsafe class WeightFile : IDisposable
+internal sealed unsafe class WeightFile : IDisposable
 {
     private readonly MemoryMappedFile _map;
     private readonly MemoryMappedViewAccessor _view;
@@ -179,7 +179,7 @@ public sealed unsafe class WeightFile : IDisposable
 /// <summary>
 /// A tensor inside a mapped weight file: type, shape and raw bytes. Valid while its <see cref="WeightFile"/> is open.
 /// </summary>
-public sealed unsafe class TensorView
+internal sealed unsafe class TensorView
 {
     private readonly byte* _data;
 

@@ -6,7 +6,7 @@ namespace RankEngine.Model;
 /// Element type of a stored tensor. The string forms ("f32", "f16", "i8", "u8") are persisted in weight files:
 /// append new values, never rename.
 /// </summary>
-public enum TensorType
+internal enum TensorType
 {
     /// <summary>IEEE float32.</summary>
     F32,
@@ -34,7 +34,7 @@ public enum TensorType
 /// </code>
 /// Each tensor entry gives name, type, shape, absolute offset, byte length and the XxHash64 of its bytes (hex).
 /// </summary>
-public static class WeightFileFormat
+internal static class WeightFileFormat
 {
     /// <summary>The 8 magic bytes at offset 0.</summary>
     public static ReadOnlySpan<byte> Magic => "RKENGWT1"u8;
@@ -97,7 +97,7 @@ public static class WeightFileFormat
 }
 
 /// <summary>JSON header of a weight file.</summary>
-public sealed class WeightFileHeader
+internal sealed class WeightFileHeader
 {
     public ModelConfig Config { get; set; } = new();
     public List<TensorEntry> Tensors { get; set; } = new();
@@ -106,7 +106,7 @@ public sealed class WeightFileHeader
 }
 
 /// <summary>One tensor's entry in the header index.</summary>
-public sealed class TensorEntry
+internal sealed class TensorEntry
 {
     public string Name { get; set; } = "";
     /// <summary>"f32", "f16", "i8" or "u8".</summary>

@@ -11,7 +11,7 @@ namespace RankEngine.Model;
 /// <see cref="Write"/>. Holds the tensors in memory until written; the file is written to a temporary
 /// name and renamed, so a crash never leaves a half-written model under the final name.
 /// </summary>
-public sealed class WeightFileWriter
+internal sealed class WeightFileWriter
 {
     private readonly ModelConfig _config;
     private readonly List<(TensorEntry Entry, byte[] Data)> _tensors = new();

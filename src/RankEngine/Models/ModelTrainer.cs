@@ -31,14 +31,14 @@ public sealed record TrainOptions
     public double ValidationWorkPerSetting { get; init; } = 2e10;
 
     /// <summary>The largest rank that fits the memory budget for this many items (at least 16).</summary>
-    public int RankFor(int items) => (int)Math.Clamp(MemoryBudgetBytes / (5L * 4 * Math.Max(1, items)) - 16, 16, MaxRank);
+    internal int RankFor(int items) => (int)Math.Clamp(MemoryBudgetBytes / (5L * 4 * Math.Max(1, items)) - 16, 16, MaxRank);
 
     /// <summary>Validation users for this many items and this rank (between 100 and <see cref="MaxValidationUsers"/>).</summary>
-    public int ValidationUsersFor(int items, int rank) => (int)Math.Clamp(ValidationWorkPerSetting / ((double)Math.Max(1, items) * rank), 100, MaxValidationUsers);
+    internal int ValidationUsersFor(int items, int rank) => (int)Math.Clamp(ValidationWorkPerSetting / ((double)Math.Max(1, items) * rank), 100, MaxValidationUsers);
 }
 
 /// <summary>One user's events as training reads them (oldest first or in any order).</summary>
-public sealed record TrainingUser(string Id, IReadOnlyList<UserEvent> Events);
+internal sealed record TrainingUser(string Id, IReadOnlyList<UserEvent> Events);
 
 /// <summary>What training needs of the catalog: every item id with its content vector (rows of one matrix) and popularity.</summary>
 internal sealed record TrainingCatalog(string[] Ids, float[] Content, int ContentDimension, float[]? Popularity)

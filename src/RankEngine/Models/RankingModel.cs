@@ -20,10 +20,10 @@ public sealed record ModelInputWeights
     public bool ViewsArePositive { get; init; }
 
     /// <summary>True for the kinds the model learns from and is tuned on.</summary>
-    public bool IsPositive(UserEventKind kind) => IsStrongPositive(kind) || (ViewsArePositive && kind == UserEventKind.View);
+    internal bool IsPositive(UserEventKind kind) => IsStrongPositive(kind) || (ViewsArePositive && kind == UserEventKind.View);
 
     /// <summary>x for one event kind before decay: click, like and purchase are 1.</summary>
-    public float For(UserEventKind kind) => kind switch
+    internal float For(UserEventKind kind) => kind switch
     {
         UserEventKind.Click or UserEventKind.Like or UserEventKind.Purchase => 1f,
         UserEventKind.View => ViewsArePositive ? 1f : View,
@@ -64,7 +64,7 @@ public sealed record ModelInputWeights
     }
 
     /// <summary>True for the kinds the model learns from and is judged on (click, like, purchase).</summary>
-    public static bool IsStrongPositive(UserEventKind kind) => kind is UserEventKind.Click or UserEventKind.Like or UserEventKind.Purchase;
+    internal static bool IsStrongPositive(UserEventKind kind) => kind is UserEventKind.Click or UserEventKind.Like or UserEventKind.Purchase;
 }
 
 /// <summary>The ranking parameters training chose on validation; served when a request does not set them.</summary>
@@ -88,7 +88,7 @@ public sealed record TunedDefaults
 /// dotted with its output factor, plus ridge maps from content vectors to both factors so items the model has not
 /// seen (added after training, or never interacted with) still get factors from their text. Immutable.
 /// </summary>
-public sealed class RankingModel
+internal sealed class RankingModel
 {
     private readonly Dictionary<string, int> _indexById;
 
@@ -154,7 +154,9 @@ public sealed class RankingModel
     /// The user vector the model prescribes (<see cref="ModelInputWeights.Pool"/> over the input factors); items
     /// without learned factors use their content-predicted one.
     /// </summary>
+    /// <param name="events">The user's events.</param>
     /// <param name="contentOf">The content vector of an item id (empty when unknown); used for items without learned factors.</param>
+    /// <param name="destination">Receives the user vector (its first <see cref="Rank"/> entries).</param>
     internal bool TryUserVector(IReadOnlyList<UserEvent> events, Func<string, ReadOnlyMemory<float>> contentOf, Span<float> destination) =>
         Description.InputWeights.Pool(events, (id, factor) => TryInputFor(id, contentOf(id).Span, factor), destination[..Rank]);
 }
@@ -166,21 +168,27 @@ public sealed record ModelDescription
     public long Version { get; init; }
     /// <summary>Model kind; "spectral-ease".</summary>
     public string Kind { get; init; } = "spectral-ease";
+    /// <summary>Number of factors per item (the model's rank).</summary>
     public int Rank { get; init; }
     /// <summary>Width of the content vectors the ridge maps read (0: no mapping).</summary>
     public int ContentDimension { get; init; }
     /// <summary>EASE's L2 regularisation λ.</summary>
     public double Lambda { get; init; }
+    /// <summary>How a user's events become the model's input row (tuned on validation).</summary>
     public ModelInputWeights InputWeights { get; init; } = new();
+    /// <summary>Ranking parameters chosen on validation, served when a request does not set them.</summary>
     public TunedDefaults Defaults { get; init; } = new();
     /// <summary>The tag field MMR compares items by besides content (the one most items have), or null.</summary>
     public string? DiversityTagField { get; init; }
     /// <summary>Multiplier applied to output factors so a user's best item scores about 1.</summary>
     public double ScoreScale { get; init; } = 1;
+    /// <summary>When training finished (UTC).</summary>
     public DateTimeOffset TrainedAt { get; init; }
-    /// <summary>Users, items with factors and strong-positive events the final fit saw.</summary>
+    /// <summary>Users the final fit saw.</summary>
     public int Users { get; init; }
+    /// <summary>Items with factors from the final fit.</summary>
     public int Items { get; init; }
+    /// <summary>Strong-positive events (non-zero entries of the interaction matrix) the final fit saw.</summary>
     public long Events { get; init; }
     /// <summary>NDCG@10 of the chosen settings on the validation split (NaN when there was none).</summary>
     public double ValidationNdcg { get; init; } = double.NaN;

@@ -35,8 +35,12 @@ internal sealed class SpectralEase
     }
 
     /// <summary>Decomposes XᵀX for a users × items interaction matrix, keeping <paramref name="rank"/> eigenpairs.</summary>
+    /// <param name="x">The users × items interaction matrix.</param>
+    /// <param name="rank">Eigenpairs to keep.</param>
+    /// <param name="seed">Seed of the random sketch.</param>
     /// <param name="oversampling">Extra sketch columns (accuracy of the last kept eigenpairs).</param>
     /// <param name="powerIterations">Power iterations (each multiplies by XᵀX once).</param>
+    /// <param name="progress">Receives progress lines, or null.</param>
     public static SpectralEase Fit(InteractionMatrix x, int rank, int seed = 42, int oversampling = 16, int powerIterations = 3,
         Action<string>? progress = null)
     {

@@ -46,7 +46,15 @@ internal sealed class ValidationTuner : IDisposable
     private readonly float[]? _mean; // catalog mean content vector: MMR's centre
     private readonly HashSet<int> _seenRows; // rows with any event in the fit part: not cold, whether liked or not
 
+    /// <param name="decomposition">The eigendecomposition of the fit part's XᵀX.</param>
+    /// <param name="activeRows">Catalog rows of the items the decomposition covers.</param>
+    /// <param name="seenRows">Catalog rows with any event in the fit part (not cold, whether liked or not).</param>
+    /// <param name="catalog">The training catalog (ids, content vectors, tags).</param>
     /// <param name="index">Catalog row of each item id (the trainer's).</param>
+    /// <param name="users">The validation users with their held-out items.</param>
+    /// <param name="options">The training options (K, seed, limits).</param>
+    /// <param name="eventWeights">The engine's event weights (for the content profile).</param>
+    /// <param name="profileHalfLife">The engine's profile half-life (for the content profile).</param>
     public ValidationTuner(SpectralEase decomposition, int[] activeRows, HashSet<int> seenRows, TrainingCatalog catalog, Dictionary<string, int> index,
         List<ModelTrainer.ValidationUser> users, TrainOptions options, EventWeights eventWeights, TimeSpan profileHalfLife)
     {

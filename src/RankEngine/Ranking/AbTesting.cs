@@ -7,7 +7,7 @@ namespace RankEngine.Ranking;
 /// Deterministic A/B bucket assignment: <c>XxHash64(experiment ‖ 0x00 ‖ userId) mod buckets</c>. The same user
 /// always lands in the same bucket of an experiment, different experiments are independent, and no state is kept.
 /// </summary>
-public static class BucketAssigner
+internal static class BucketAssigner
 {
     public static int Assign(string userId, string experiment, int bucketCount)
     {
@@ -28,7 +28,7 @@ public static class BucketAssigner
 public sealed record Bucket(string Name, RankingParameters Parameters);
 
 /// <summary>
-/// An experiment: users are split over <see cref="Buckets"/> by <see cref="BucketAssigner"/>; each bucket counts
+/// An experiment: users are split over <see cref="Buckets"/> by a stable hash of (user id, experiment name); each bucket counts
 /// its impressions (items shown) and clicks, so CTR per bucket can be compared. Counters are thread-safe.
 /// </summary>
 public sealed class Experiment
@@ -36,9 +36,13 @@ public sealed class Experiment
     private readonly long[] _impressions;
     private readonly long[] _clicks;
 
+    /// <summary>The experiment's name (part of the hash that assigns users to buckets).</summary>
     public string Name { get; }
+    /// <summary>The arms of the experiment, at least one.</summary>
     public IReadOnlyList<Bucket> Buckets { get; }
 
+    /// <summary>Creates an experiment with zeroed counters.</summary>
+    /// <exception cref="ArgumentException">The name is empty or there are no buckets.</exception>
     public Experiment(string name, IReadOnlyList<Bucket> buckets)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
@@ -49,9 +53,12 @@ public sealed class Experiment
         _clicks = new long[buckets.Count];
     }
 
+    /// <summary>Index into <see cref="Buckets"/> of the user's bucket (the same for the same user and experiment name).</summary>
     public int BucketOf(string userId) => BucketAssigner.Assign(userId, Name, Buckets.Count);
 
+    /// <summary>Adds <paramref name="count"/> items shown to the impressions of bucket <paramref name="bucket"/>.</summary>
     public void RecordImpressions(int bucket, int count) => Interlocked.Add(ref _impressions[bucket], count);
+    /// <summary>Counts one click in bucket <paramref name="bucket"/>.</summary>
     public void RecordClick(int bucket) => Interlocked.Increment(ref _clicks[bucket]);
 
     /// <summary>Counters per bucket at this moment.</summary>

@@ -13,7 +13,7 @@ namespace RankEngine.Ranking;
 /// </code>
 /// Omitted weights take <see cref="RankingParameters"/>' defaults.
 /// </summary>
-public sealed class ExperimentConfig
+internal sealed class ExperimentConfig
 {
     public const string FileName = "experiment.json";
 

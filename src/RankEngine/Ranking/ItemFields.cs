@@ -1,7 +1,7 @@
 namespace RankEngine.Ranking;
 
 /// <summary>Typed fields of an item: numbers, strings and tag sets, by field name.</summary>
-public sealed record ItemFields
+internal sealed record ItemFields
 {
     public IReadOnlyDictionary<string, double> Numbers { get; init; } = new Dictionary<string, double>();
     public IReadOnlyDictionary<string, string> Strings { get; init; } = new Dictionary<string, string>();

@@ -10,12 +10,15 @@ namespace RankEngine.Ranking;
 /// from different), clamped at 0: an opposite item is "not similar", never a bonus. λ = 0 keeps the relevance order.
 /// Non-finite relevance (which validation prevents) counts as the pool's minimum.
 /// </summary>
-public static class Mmr
+internal static class Mmr
 {
     /// <summary>Re-ranks a pool in relevance order; returns pool indexes of the chosen items, best first.</summary>
     /// <param name="relevance">Pool relevance, descending.</param>
     /// <param name="vectors">Pool content vectors, row-major pool × dimension (empty rows allowed: similarity 0).</param>
+    /// <param name="dimension">Width of each content vector.</param>
     /// <param name="centre">Vector subtracted before the cosine (empty: none).</param>
+    /// <param name="k">How many items to choose.</param>
+    /// <param name="lambda">MMR λ in [0, 1]: 0 is relevance only, larger trades relevance for diversity.</param>
     /// <param name="tags">Per pool item, its tag set in the catalog's main tag field (genres, categories), or null: the
     /// similarity is then the larger of the centred content cosine and the tags' Jaccard index, so lists differ in what
     /// a person sees as well as in text.</param>

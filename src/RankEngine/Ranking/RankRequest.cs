@@ -18,9 +18,11 @@ public sealed record RankRequest
     public IReadOnlyList<ItemFilter> Filters { get; init; } = Array.Empty<ItemFilter>();
     /// <summary>Leave out items in the user's event history.</summary>
     public bool ExcludeSeen { get; init; }
-    /// <summary>Overrides of the user's A/B bucket parameters; null fields keep the bucket's values.</summary>
+    /// <summary>Override of the bucket's content weight; null keeps the bucket's value.</summary>
     public float? ContentWeight { get; init; }
+    /// <summary>Override of the bucket's collaborative weight; null keeps the bucket's value.</summary>
     public float? CollabWeight { get; init; }
+    /// <summary>Override of the bucket's MMR diversity λ in [0, 1]; null keeps the bucket's value.</summary>
     public float? Diversity { get; init; }
     /// <summary>Extra or replaced boost weights by numeric field.</summary>
     public IReadOnlyDictionary<string, float>? Boosts { get; init; }
@@ -40,7 +42,9 @@ public enum RankStrategy
 /// <summary>The answer to a <see cref="RankRequest"/>.</summary>
 public sealed record RankResponse
 {
+    /// <summary>The ranked items, best first.</summary>
     public required IReadOnlyList<RankedItem> Items { get; init; }
+    /// <summary>How the ranking was personalised.</summary>
     public required RankStrategy Strategy { get; init; }
     /// <summary>Why this strategy (e.g. "unknown user: cold start, ranked by popularity").</summary>
     public required string Explanation { get; init; }

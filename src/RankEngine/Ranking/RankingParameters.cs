@@ -18,6 +18,7 @@ public sealed record RankingParameters
     /// </summary>
     public float Diversity { get; init; }
 
+    /// <summary>The defaults: content and collaborative weight 1, no boosts, no diversity.</summary>
     public static RankingParameters Default { get; } = new();
 
     /// <exception cref="ArgumentException">A weight is NaN/infinite or λ is outside [0, 1].</exception>

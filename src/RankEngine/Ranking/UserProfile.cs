@@ -9,7 +9,7 @@ namespace RankEngine.Ranking;
 /// <see cref="Sum"/> and the time it refers to, so every new event is an O(d) update (the online feedback loop) and
 /// replaying the same events in order gives the same vector as a batch build.
 /// </summary>
-public sealed class UserProfile
+internal sealed class UserProfile
 {
     /// <summary>The decayed, weighted sum of item vectors, as of <see cref="AsOf"/>.</summary>
     public float[] Sum { get; }

@@ -3,7 +3,7 @@ using RankEngine.Ranking;
 namespace RankEngine.Store;
 
 /// <summary>The bucket the store gives a user written without one.</summary>
-public static class AbBuckets
+internal static class AbBuckets
 {
     /// <summary>Name of the experiment the store's default buckets belong to (the engine's default experiment name).</summary>
     public const string DefaultExperiment = "default";

@@ -2,7 +2,7 @@ using FASTER.core;
 
 namespace RankEngine.Store;
 
-public sealed partial class RankStore
+internal sealed partial class RankStore
 {
     // Live bytes the hybrid log held right after the last compaction (0 until one ran): the next one is due when the
     // log has grown to CompactionRatio times that. Overwrites only append, so between compactions the log is at most

@@ -5,7 +5,7 @@ using FASTER.core;
 
 namespace RankEngine.Store;
 
-public sealed partial class RankStore
+internal sealed partial class RankStore
 {
     // Checkpoint cookie: "RKCP", u16 version 1, u16 reserved, i64 write-ahead-log address the checkpoint covers up to.
     private static ReadOnlySpan<byte> CookieMagic => "RKCP"u8;

@@ -3,7 +3,7 @@ using FASTER.core;
 
 namespace RankEngine.Store;
 
-public sealed partial class RankStore
+internal sealed partial class RankStore
 {
     /// <summary>
     /// Inserts or replaces an item and returns once the write is durable. The item is validated first (id, vector

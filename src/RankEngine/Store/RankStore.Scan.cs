@@ -1,6 +1,6 @@
 namespace RankEngine.Store;
 
-public sealed partial class RankStore
+internal sealed partial class RankStore
 {
     /// <summary>
     /// Ids of every user in the store, from one pass over the FASTER log (a user written many times appears once;

@@ -10,10 +10,10 @@ namespace RankEngine.Store;
 /// <param name="LastCheckpointAt">When the last checkpoint finished; null before the first.</param>
 /// <param name="LastCheckpointDuration">How long the last checkpoint took.</param>
 /// <param name="OpenedAt">When the store was opened.</param>
-public sealed record StoreStats(long Users, long HybridLogBytes, long HybridLogMemoryBytes, long WalBytes, long DiskBytes, long Checkpoints,
+internal sealed record StoreStats(long Users, long HybridLogBytes, long HybridLogMemoryBytes, long WalBytes, long DiskBytes, long Checkpoints,
     DateTimeOffset? LastCheckpointAt, TimeSpan LastCheckpointDuration, DateTimeOffset OpenedAt);
 
-public sealed partial class RankStore
+internal sealed partial class RankStore
 {
     private readonly DateTimeOffset _openedAt = DateTimeOffset.UtcNow;
     private long _lastCheckpointTicks;      // UTC ticks of the last finished checkpoint, 0 before the first

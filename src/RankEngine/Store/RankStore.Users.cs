@@ -2,7 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 
 namespace RankEngine.Store;
 
-public sealed partial class RankStore
+internal sealed partial class RankStore
 {
     /// <summary>
     /// Inserts or replaces a user and returns once the write is durable. Only the newest

@@ -3,7 +3,7 @@ using FASTER.core;
 
 namespace RankEngine.Store;
 
-public sealed partial class RankStore
+internal sealed partial class RankStore
 {
     // Lock order, everywhere: checkpoint gate (shared), then the key's stripe. The reverse could deadlock with a
     // checkpoint waiting for the gate.

@@ -20,7 +20,7 @@ namespace RankEngine.Store;
 /// <para><b>Threading.</b> All methods are thread-safe except <see cref="Dispose"/>, which must not overlap other
 /// calls. Each call borrows a FASTER session from a pool and completes all its pending I/O before returning.</para>
 /// </remarks>
-public sealed partial class RankStore : IDisposable
+internal sealed partial class RankStore : IDisposable
 {
     private const int StripeCount = 256;
     private const string SchemaFileName = "schema.bin";
@@ -324,4 +324,4 @@ public sealed partial class RankStore : IDisposable
 /// <param name="Items">Items in the catalog after recovery.</param>
 /// <param name="Elapsed">Time from open to ready.</param>
 /// <param name="DiscardedIncompleteCheckpoint">An unusable checkpoint (a crash during the first checkpoint) was dropped and the store rebuilt from the complete log.</param>
-public sealed record RecoveryInfo(bool FromCheckpoint, long ReplayedEntries, int Items, TimeSpan Elapsed, bool DiscardedIncompleteCheckpoint = false);
+internal sealed record RecoveryInfo(bool FromCheckpoint, long ReplayedEntries, int Items, TimeSpan Elapsed, bool DiscardedIncompleteCheckpoint = false);

@@ -4,7 +4,7 @@ namespace RankEngine.Store;
 /// Hard limits on what the store accepts. Every write is checked against them before anything is logged or stored,
 /// so a rejected write leaves the store unchanged. Changing a limit never changes the persisted format.
 /// </summary>
-public static class StoreLimits
+internal static class StoreLimits
 {
     /// <summary>Longest item or user id, in UTF-8 bytes.</summary>
     public const int MaxIdBytes = 256;

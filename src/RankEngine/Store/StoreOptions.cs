@@ -1,7 +1,7 @@
 namespace RankEngine.Store;
 
 /// <summary>How to open a <see cref="RankStore"/>.</summary>
-public sealed record StoreOptions
+internal sealed record StoreOptions
 {
     /// <summary>Directory that holds everything the store persists; created if missing. Only one open store may use it.</summary>
     public required string DataDirectory { get; init; }

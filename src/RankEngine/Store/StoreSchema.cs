@@ -9,7 +9,7 @@ namespace RankEngine.Store;
 /// <see cref="StoreSchemaMismatchException"/>. A vector's slot is its position in <see cref="Vectors"/>; the record
 /// layout refers to vectors by slot.
 /// </summary>
-public sealed class StoreSchema
+internal sealed class StoreSchema
 {
     // schema.bin: "RKSC" magic, u16 format version, u16 vector count, then per vector: u8 name length, ASCII name,
     // u32 dimension, u8 element type. Little-endian. Append-only: a later version may only add trailing data.

@@ -1,7 +1,7 @@
 namespace RankEngine.Store;
 
 /// <summary>Element type of a stored vector. Persisted (schema file): values are append-only.</summary>
-public enum VectorElementType : byte
+internal enum VectorElementType : byte
 {
     /// <summary>IEEE 754 binary32, 4 bytes per element.</summary>
     Float32 = 1,
@@ -14,7 +14,7 @@ public enum VectorElementType : byte
 /// <param name="Name">Name, 1–64 ASCII letters, digits, '_', '-' or '.'.</param>
 /// <param name="Dimension">Number of elements, 1–<see cref="StoreLimits.MaxDimension"/>.</param>
 /// <param name="ElementType">How elements are stored.</param>
-public sealed record VectorSpec(string Name, int Dimension, VectorElementType ElementType = VectorElementType.Float32)
+internal sealed record VectorSpec(string Name, int Dimension, VectorElementType ElementType = VectorElementType.Float32)
 {
     /// <summary>Bytes one stored vector occupies (before 4-byte alignment).</summary>
     public int StoredBytes => Dimension * (ElementType == VectorElementType.Float16 ? 2 : 4);

@@ -8,7 +8,7 @@ namespace RankEngine.Text;
 /// Implementations are immutable after construction and safe to call from several threads at once.
 /// Lengths count tokens and include the sequence's special tokens (for BERT, [CLS] and [SEP]).
 /// </remarks>
-public interface ITextTokenizer
+internal interface ITextTokenizer
 {
     /// <summary>Number of entries in the vocabulary; every id produced is in [0, VocabSize).</summary>
     int VocabSize { get; }

@@ -23,7 +23,7 @@ namespace RankEngine.Text;
 /// <para>Instances are immutable and thread-safe. <see cref="Encode(string)"/> allocates only its result (plus the
 /// normalised string when NFKC changes the text); working buffers come from <see cref="ArrayPool{T}"/>.</para>
 /// </remarks>
-public sealed class SentencePieceTokenizer : ITextTokenizer
+internal sealed class SentencePieceTokenizer : ITextTokenizer
 {
     /// <summary>Word-boundary marker (LOWER ONE EIGHTH BLOCK) that replaces spaces and starts every non-empty text.</summary>
     public const char WordBoundary = '\u2581';

@@ -6,7 +6,7 @@ namespace RankEngine.Text;
 /// classic [N, length] view with an attention mask for consumers that need rectangles.
 /// </summary>
 /// <remarks>Immutable; the arrays passed to the constructor are owned by the batch afterwards.</remarks>
-public sealed class TokenizedBatch
+internal sealed class TokenizedBatch
 {
     private readonly int[] _tokenIds;
     private readonly int[] _offsets;
@@ -210,4 +210,4 @@ public sealed class TokenizedBatch
 /// <param name="InputIds">Ids, padded with the batch's pad id.</param>
 /// <param name="AttentionMask">1 for real tokens, 0 for padding.</param>
 /// <param name="TokenTypeIds">Segment ids (0 for single-segment input and for padding).</param>
-public sealed record PaddedBatch(int Rows, int Columns, int[] InputIds, int[] AttentionMask, int[] TokenTypeIds);
+internal sealed record PaddedBatch(int Rows, int Columns, int[] InputIds, int[] AttentionMask, int[] TokenTypeIds);

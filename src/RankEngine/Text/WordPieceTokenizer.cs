@@ -6,7 +6,7 @@ using MlBertTokenizer = Microsoft.ML.Tokenizers.BertTokenizer;
 namespace RankEngine.Text;
 
 /// <summary>Settings for <see cref="WordPieceTokenizer"/>.</summary>
-public sealed class WordPieceTokenizerOptions
+internal sealed class WordPieceTokenizerOptions
 {
     /// <summary>
     /// True (the default) for uncased models such as bert-base-uncased: lowercase and strip accents, as Hugging
@@ -36,7 +36,7 @@ public sealed class WordPieceTokenizerOptions
 /// </list>
 /// <para>Immutable and thread-safe. See docs/tokenizers.md for every difference from Microsoft.ML.Tokenizers we correct.</para>
 /// </remarks>
-public sealed class WordPieceTokenizer : ITextTokenizer
+internal sealed class WordPieceTokenizer : ITextTokenizer
 {
     /// <summary>Hugging Face's max_input_chars_per_word for BERT: longer words become [UNK].</summary>
     public const int MaxInputCharsPerWord = 100;

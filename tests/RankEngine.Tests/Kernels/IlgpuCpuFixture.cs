@@ -13,10 +13,10 @@ public sealed class IlgpuCpuFixture : IDisposable
     public const string DeviceVariable = "RANKENGINE_TEST_ILGPU_DEVICE";
 
     /// <summary>The device kind the kernel tests run on: the CPU accelerator unless <see cref="DeviceVariable"/> says cuda.</summary>
-    public static IlgpuDeviceKind Kind =>
+    internal static IlgpuDeviceKind Kind =>
         string.Equals(Environment.GetEnvironmentVariable(DeviceVariable), "cuda", StringComparison.OrdinalIgnoreCase) ? IlgpuDeviceKind.Cuda : IlgpuDeviceKind.Cpu;
 
-    public IlgpuBackend Backend { get; } = IlgpuBackend.Create(Kind);
+    internal IlgpuBackend Backend { get; } = IlgpuBackend.Create(Kind);
     public void Dispose() => Backend.Dispose();
 }
 

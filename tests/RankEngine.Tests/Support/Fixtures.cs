@@ -76,7 +76,7 @@ public sealed class TinyBertFixture : IDisposable
         MeanNormalized = Tensor("mean_normalized");
     }
 
-    public WeightFile Open() => WeightFile.Open(ModelPath);
+    internal WeightFile Open() => WeightFile.Open(ModelPath);
 
     public void Dispose() => _dir.Dispose();
 }

@@ -6,7 +6,7 @@ namespace RankEngine.Compute.Cpu;
 /// A 64-byte aligned float32 matrix in native host memory, used by the CPU backends for activations and weights.
 /// Native (not GC) memory: no GC pauses over large buffers and cache-line aligned rows for SIMD loads.
 /// </summary>
-public sealed unsafe class HostTensor : IDeviceTensor, IDeviceWeight
+internal sealed unsafe class HostTensor : IDeviceTensor, IDeviceWeight
 {
     private float* _data;
 

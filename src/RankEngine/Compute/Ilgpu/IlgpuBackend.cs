@@ -15,7 +15,7 @@ namespace RankEngine.Compute.Ilgpu;
 /// synchronisation points. MatMul weights stored as fp16 stay fp16 on the device; int8 weights are dequantised to
 /// fp32 at upload. Not thread-safe: one caller at a time (the encoder serialises its calls).</para>
 /// </summary>
-public sealed class IlgpuBackend : IComputeBackend, IScoringBackend
+internal sealed class IlgpuBackend : IComputeBackend, IScoringBackend
 {
     private readonly Context _context;
     private readonly Accelerator _accelerator;

@@ -9,7 +9,7 @@ using ILGPU.Runtime.OpenCL;
 namespace RankEngine.Compute.Ilgpu;
 
 /// <summary>Which ILGPU accelerator a backend runs on.</summary>
-public enum IlgpuDeviceKind
+internal enum IlgpuDeviceKind
 {
     /// <summary>An NVIDIA GPU through ILGPU's PTX backend.</summary>
     Cuda,
@@ -20,7 +20,7 @@ public enum IlgpuDeviceKind
 }
 
 /// <summary>Finds ILGPU devices and opens accelerators, turning "not here" into clear messages.</summary>
-public static class IlgpuDevices
+internal static class IlgpuDevices
 {
     /// <summary>
     /// The CPU accelerator's shape: 16 threads per group (the kernels' small-group configuration, see

@@ -7,7 +7,7 @@ namespace RankEngine.Compute.Reference;
 /// Ground truth: every op as plain loops accumulating in double. Slow; used by tests to check the fast backends
 /// op by op, never in production paths.
 /// </summary>
-public sealed class ReferenceBackend : IComputeBackend
+internal sealed class ReferenceBackend : IComputeBackend
 {
     public string Name => "reference";
     public string DeviceDescription => "scalar reference loops (double accumulation)";

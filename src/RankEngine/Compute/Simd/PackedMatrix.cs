@@ -8,7 +8,7 @@ namespace RankEngine.Compute.Simd;
 /// <see cref="PanelWidth"/> columns of the product, and panel <c>p</c> stores, for k = 0..K-1, the 32 values
 /// <c>W[p·32 + j, k]</c> contiguously (zero beyond N). One row of a panel is then two aligned Vector512 loads.
 /// </summary>
-public sealed unsafe class PackedMatrix : IDeviceWeight
+internal sealed unsafe class PackedMatrix : IDeviceWeight
 {
     /// <summary>Columns of the product per panel (two Vector512 or four Vector256).</summary>
     public const int PanelWidth = 32;

@@ -18,7 +18,7 @@ namespace RankEngine.Compute.Simd;
 /// threshold collector: most rows are rejected by one comparison), and the heaps are merged and sorted at the end.
 /// Ties are broken by the lower row everywhere (see <see cref="ScoreKeys"/>).
 /// </summary>
-public sealed unsafe partial class SimdCpuBackend : IScoringBackend
+internal sealed unsafe partial class SimdCpuBackend : IScoringBackend
 {
     /// <summary>Catalog rows per scoring block (the GEMM's M; a block's scores tile stays in L1/L2).</summary>
     internal const int BlockRows = 128;

@@ -11,7 +11,7 @@ namespace RankEngine.Compute.Simd;
 /// residual; vectorised LayerNorm, attention and pooling; all cores. fp16 weight matrices stay fp16 in memory and are
 /// widened per K block inside the GEMM; int8 weights are dequantised to fp32 at load. Compute is fp32. Scoring and top-k over a catalog live in SimdCpuBackend.Scoring.cs.
 /// </summary>
-public sealed unsafe partial class SimdCpuBackend : IComputeBackend
+internal sealed unsafe partial class SimdCpuBackend : IComputeBackend
 {
     public string Name => "simd";
 

@@ -4,7 +4,7 @@ using RankEngine.Encoders;
 namespace RankEngine.Model.Converters;
 
 /// <summary>Options of <see cref="BertSafetensorsConverter"/>.</summary>
-public sealed record BertConversionOptions
+internal sealed record BertConversionOptions
 {
     /// <summary>Storage type of the matrices (vectors and norms always stay fp32).</summary>
     public TensorType MatrixStorage { get; init; } = TensorType.F32;
@@ -21,7 +21,7 @@ public sealed record BertConversionOptions
 /// <c>embeddings.word_embeddings.weight</c>, <c>encoder.layer.N.attention.self.query.weight</c>, …, optionally under
 /// a <c>bert.</c> prefix) to a RankEngine weight file. Query, key and value are fused into one [3H, H] matrix.
 /// </summary>
-public static class BertSafetensorsConverter
+internal static class BertSafetensorsConverter
 {
     public static WeightFileWriter Convert(string directory, BertConversionOptions? options = null, Action<string>? log = null)
     {

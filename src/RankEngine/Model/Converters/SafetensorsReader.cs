@@ -8,7 +8,7 @@ namespace RankEngine.Model.Converters;
 /// Reads Hugging Face safetensors files: an 8-byte little-endian header length, a JSON header mapping tensor names
 /// to dtype, shape and data offsets, then the raw little-endian data. F32, F16 and BF16 are decoded to float32.
 /// </summary>
-public sealed class SafetensorsReader
+internal sealed class SafetensorsReader
 {
     private readonly Dictionary<string, (string DType, long[] Shape, long Begin, long End)> _index = new(StringComparer.Ordinal);
     private readonly string _path;

@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace RankEngine.Model.Converters;
 
 /// <summary>Element type of a weight as the TF.js manifest declares it (after dequantisation).</summary>
-public enum TfjsDType
+internal enum TfjsDType
 {
     /// <summary>32-bit IEEE float; decoded into <see cref="TfjsTensor.Float32"/>.</summary>
     Float32,
@@ -15,7 +15,7 @@ public enum TfjsDType
 }
 
 /// <summary>One decoded weight of a TF.js model: name, shape and values (row-major, TF layout as stored).</summary>
-public sealed class TfjsTensor
+internal sealed class TfjsTensor
 {
     internal TfjsTensor(string name, int[] shape, TfjsDType dtype, string? quantization, float[]? float32, int[]? int32)
     {
@@ -67,7 +67,7 @@ public sealed class TfjsTensor
 /// <see cref="InvalidDataException"/> naming the file and weight, so that a truncated or tampered download is never
 /// converted silently.
 /// </remarks>
-public static class TfjsWeightsReader
+internal static class TfjsWeightsReader
 {
     /// <summary>Largest element count accepted for one weight (2^31 - 1 minus array overhead).</summary>
     private const long MaxElements = int.MaxValue - 64;

@@ -6,7 +6,7 @@ namespace RankEngine.Model.Converters;
 /// the config-driven encoder: pre-norm, ReLU, eps 1e-6, sinusoidal timing table, token embedding counted twice,
 /// layer 0 widening 256 → 512 with a projected residual, masked-mean pooling, a tanh head, L2 normalisation.
 /// </summary>
-public static class UseLiteConverter
+internal static class UseLiteConverter
 {
     /// <summary>The model's config; every value is read off the graph (see docs/use-lite.md §1).</summary>
     public static ModelConfig Config => new()

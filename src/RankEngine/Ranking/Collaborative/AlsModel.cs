@@ -9,7 +9,7 @@ namespace RankEngine.Ranking.Collaborative;
 /// to a content cosine, so it can be used directly as an item's collab vector and a user's collab query. Items or users without any interaction get zero vectors (score 0).
 /// The final sweep solves users, so user factors are exactly <see cref="FoldInUser"/> of their own interactions.
 /// </summary>
-public sealed class AlsModel
+internal sealed class AlsModel
 {
     private readonly double[] _users, _items, _itemGram;
 

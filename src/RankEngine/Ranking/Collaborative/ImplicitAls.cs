@@ -3,7 +3,7 @@ using System.Numerics.Tensors;
 namespace RankEngine.Ranking.Collaborative;
 
 /// <summary>Hyper-parameters of <see cref="ImplicitAls"/>.</summary>
-public sealed record AlsOptions
+internal sealed record AlsOptions
 {
     /// <summary>d: width of user and item factors.</summary>
     public int Factors { get; init; } = 48;
@@ -43,7 +43,7 @@ public sealed record AlsOptions
 /// trick makes a sweep cost O(nnz·d² + n·d³). Systems are built and Cholesky-solved in double precision, rows in
 /// parallel; each row reads only the other (fixed) side, so results do not depend on scheduling.
 /// </summary>
-public static class ImplicitAls
+internal static class ImplicitAls
 {
     /// <summary>Trains factors. <paramref name="onIteration"/> is called after each sweep with (iteration, objective L).</summary>
     public static AlsModel Train(InteractionMatrix matrix, AlsOptions? options = null, Action<int, double>? onIteration = null,

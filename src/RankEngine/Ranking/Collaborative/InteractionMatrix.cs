@@ -1,13 +1,13 @@
 namespace RankEngine.Ranking.Collaborative;
 
 /// <summary>One observed user–item interaction with its strength r (e.g. a count, or 1 for "seen").</summary>
-public readonly record struct Interaction(int User, int Item, float Strength);
+internal readonly record struct Interaction(int User, int Item, float Strength);
 
 /// <summary>
 /// A sparse users × items matrix of interaction strengths, kept both by user (CSR) and by item (CSC) so ALS can
 /// sweep either side. Duplicate (user, item) pairs are summed. Within a row, entries are sorted by column.
 /// </summary>
-public sealed class InteractionMatrix
+internal sealed class InteractionMatrix
 {
     private readonly int[] _userStart, _userItems, _itemStart, _itemUsers;
     private readonly float[] _userValues, _itemValues;
