@@ -36,6 +36,11 @@ public sealed record RankingEngineOptions
     public IReadOnlyList<Bucket>? Buckets { get; init; }
     /// <summary>Checkpoint period of the store (null: only on demand and at dispose).</summary>
     public TimeSpan? CheckpointInterval { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>
+    /// Catalog shards the items are spread over (by a hash of their id): each is searched on its own and the results
+    /// merged, so rankings are the same for any count. 1..256; default 1.
+    /// </summary>
+    public int CatalogShards { get; init; } = 1;
 }
 
 /// <summary>An item to add: text to encode and/or vectors given directly, plus fields.</summary>
@@ -139,6 +144,7 @@ public sealed partial class RankingEngine : IDisposable
                 Schema = new StoreSchema(specs),
                 MaxUserEvents = options.MaxUserEvents,
                 CheckpointInterval = options.CheckpointInterval,
+                CatalogShards = options.CatalogShards,
                 AbBucketCount = experiment.Buckets.Count,
             });
             CheckModelIdentity(store.DataDirectory, encoder?.ModelIdentity);
