@@ -116,6 +116,7 @@ internal static class ServeCommand
                 ModelPath = modelPath,
                 Backend = engineSettings.Backend,
                 ContentDimension = engineSettings.ContentDimension ?? 0,
+                CatalogShards = engineSettings.CatalogShards,
             });
             builder.Services.AddRankEngineServer(engine, options);
             using var host = builder.Build();

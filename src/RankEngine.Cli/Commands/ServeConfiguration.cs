@@ -22,6 +22,9 @@ internal sealed class ServeEngineSettings
     /// <summary>Serve without a model: items bring vectors of this width.</summary>
     public int? ContentDimension { get; set; }
 
+    /// <summary>Catalog shards items are spread over (each searched on its own, results merged; the same rankings for any count).</summary>
+    public int CatalogShards { get; set; } = 1;
+
     public void Validate()
     {
         var problems = new List<string>();
@@ -29,6 +32,7 @@ internal sealed class ServeEngineSettings
         if (!BackendFactory.Names.Contains(Backend, StringComparer.OrdinalIgnoreCase))
             problems.Add($"{SectionName}:Backend '{Backend}' is not one of {string.Join(", ", BackendFactory.Names)}");
         if (ContentDimension is <= 0) problems.Add($"{SectionName}:ContentDimension is {ContentDimension}: must be positive");
+        if (CatalogShards is < 1 or > 256) problems.Add($"{SectionName}:CatalogShards is {CatalogShards}: must be 1..256");
         if (problems.Count > 0) throw new ArgumentException("invalid configuration: " + string.Join("; ", problems));
     }
 }
