@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using RankEngine.Compute;
 using RankEngine.Compute.Simd;
 
@@ -393,91 +392,12 @@ internal static unsafe class ShardSearch
         }
     }
 
-    /// <summary>
-    /// <c>out[i] = weight · finite(query · rows[i])</c> for n consecutive rows, four rows per pass; every row's dot is
-    /// accumulated exactly as <see cref="RowDot"/> accumulates it.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <summary><c>out[i] = weight · finite(query · rows[i])</c> for n consecutive rows (<see cref="RowDots"/>).</summary>
     private static void DotRows(float* query, float* rows, int dim, int n, float* output, float weight)
     {
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated && dim >= 16)
-        {
-            for (; i + 4 <= n; i += 4)
-            {
-                float* r0 = rows + (long)i * dim, r1 = r0 + dim, r2 = r1 + dim, r3 = r2 + dim;
-                Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-                int c = 0;
-                for (; c + 16 <= dim; c += 16)
-                {
-                    var qv = Vector512.Load(query + c);
-                    a0 = Vector512.FusedMultiplyAdd(Vector512.Load(r0 + c), qv, a0);
-                    a1 = Vector512.FusedMultiplyAdd(Vector512.Load(r1 + c), qv, a1);
-                    a2 = Vector512.FusedMultiplyAdd(Vector512.Load(r2 + c), qv, a2);
-                    a3 = Vector512.FusedMultiplyAdd(Vector512.Load(r3 + c), qv, a3);
-                }
-                float s0 = Vector512.Sum(a0), s1 = Vector512.Sum(a1), s2 = Vector512.Sum(a2), s3 = Vector512.Sum(a3);
-                for (; c < dim; c++)
-                {
-                    float qc = query[c];
-                    s0 = MathF.FusedMultiplyAdd(r0[c], qc, s0); s1 = MathF.FusedMultiplyAdd(r1[c], qc, s1);
-                    s2 = MathF.FusedMultiplyAdd(r2[c], qc, s2); s3 = MathF.FusedMultiplyAdd(r3[c], qc, s3);
-                }
-                output[i] = weight * Finite0(s0);
-                output[i + 1] = weight * Finite0(s1);
-                output[i + 2] = weight * Finite0(s2);
-                output[i + 3] = weight * Finite0(s3);
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated && dim >= 8)
-        {
-            for (; i + 4 <= n; i += 4)
-            {
-                float* r0 = rows + (long)i * dim, r1 = r0 + dim, r2 = r1 + dim, r3 = r2 + dim;
-                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-                int c = 0;
-                for (; c + 8 <= dim; c += 8)
-                {
-                    var qv = Vector256.Load(query + c);
-                    a0 = Vector256.FusedMultiplyAdd(Vector256.Load(r0 + c), qv, a0);
-                    a1 = Vector256.FusedMultiplyAdd(Vector256.Load(r1 + c), qv, a1);
-                    a2 = Vector256.FusedMultiplyAdd(Vector256.Load(r2 + c), qv, a2);
-                    a3 = Vector256.FusedMultiplyAdd(Vector256.Load(r3 + c), qv, a3);
-                }
-                float s0 = Vector256.Sum(a0), s1 = Vector256.Sum(a1), s2 = Vector256.Sum(a2), s3 = Vector256.Sum(a3);
-                for (; c < dim; c++)
-                {
-                    float qc = query[c];
-                    s0 = MathF.FusedMultiplyAdd(r0[c], qc, s0); s1 = MathF.FusedMultiplyAdd(r1[c], qc, s1);
-                    s2 = MathF.FusedMultiplyAdd(r2[c], qc, s2); s3 = MathF.FusedMultiplyAdd(r3[c], qc, s3);
-                }
-                output[i] = weight * Finite0(s0);
-                output[i + 1] = weight * Finite0(s1);
-                output[i + 2] = weight * Finite0(s2);
-                output[i + 3] = weight * Finite0(s3);
-            }
-        }
-        for (; i < n; i++) output[i] = weight * Finite0(RowDot(query, rows + (long)i * dim, dim));
+        RowDots.DotRows(query, rows, dim, n, output, 1);
+        for (int i = 0; i < n; i++) output[i] = weight * Finite0(output[i]);
     }
 
-    /// <summary>One row's dot product, accumulated as one lane of <see cref="DotRows"/>.</summary>
-    private static float RowDot(float* query, float* row, int dim)
-    {
-        int c = 0;
-        float s = 0;
-        if (Vector512.IsHardwareAccelerated && dim >= 16)
-        {
-            Vector512<float> a = default;
-            for (; c + 16 <= dim; c += 16) a = Vector512.FusedMultiplyAdd(Vector512.Load(row + c), Vector512.Load(query + c), a);
-            s = Vector512.Sum(a);
-        }
-        else if (Vector256.IsHardwareAccelerated && dim >= 8)
-        {
-            Vector256<float> a = default;
-            for (; c + 8 <= dim; c += 8) a = Vector256.FusedMultiplyAdd(Vector256.Load(row + c), Vector256.Load(query + c), a);
-            s = Vector256.Sum(a);
-        }
-        for (; c < dim; c++) s = MathF.FusedMultiplyAdd(row[c], query[c], s);
-        return s;
-    }
+    private static float RowDot(float* query, float* row, int dim) => RowDots.RowDot(query, row, dim);
 }

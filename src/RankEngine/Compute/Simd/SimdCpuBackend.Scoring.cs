@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using RankEngine.Model;
 
 namespace RankEngine.Compute.Simd;
@@ -163,7 +162,7 @@ internal sealed unsafe partial class SimdCpuBackend : IScoringBackend
                 // tile[i · Q + j] = row (b + i) · query j
                 if (Packed is not null) Gemm.MultiplyOnThisThread(block, Dim, Packed, tile, Q, n);
                 else
-                    for (int j = 0; j < Q; j++) DotRows(Queries + (long)j * Dim, block, Dim, n, tile + j, Q);
+                    for (int j = 0; j < Q; j++) RowDots.DotRows(Queries + (long)j * Dim, block, Dim, n, tile + j, Q);
                 Consume(tile, b, n, task);
             }
         }
@@ -195,68 +194,5 @@ internal sealed unsafe partial class SimdCpuBackend : IScoringBackend
                 }
             }
         }
-    }
-
-    /// <summary><c>out[i · stride] = query · rows[i]</c> for n consecutive rows, four rows per pass.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void DotRows(float* query, float* rows, int dim, int n, float* output, int stride)
-    {
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated && dim >= 16)
-        {
-            for (; i + 4 <= n; i += 4)
-            {
-                float* r0 = rows + (long)i * dim, r1 = r0 + dim, r2 = r1 + dim, r3 = r2 + dim;
-                Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-                int c = 0;
-                for (; c + 16 <= dim; c += 16)
-                {
-                    var qv = Vector512.Load(query + c);
-                    a0 = Vector512.FusedMultiplyAdd(Vector512.Load(r0 + c), qv, a0);
-                    a1 = Vector512.FusedMultiplyAdd(Vector512.Load(r1 + c), qv, a1);
-                    a2 = Vector512.FusedMultiplyAdd(Vector512.Load(r2 + c), qv, a2);
-                    a3 = Vector512.FusedMultiplyAdd(Vector512.Load(r3 + c), qv, a3);
-                }
-                float s0 = Vector512.Sum(a0), s1 = Vector512.Sum(a1), s2 = Vector512.Sum(a2), s3 = Vector512.Sum(a3);
-                for (; c < dim; c++)
-                {
-                    float qc = query[c];
-                    s0 += r0[c] * qc; s1 += r1[c] * qc; s2 += r2[c] * qc; s3 += r3[c] * qc;
-                }
-                output[(long)i * stride] = s0;
-                output[(long)(i + 1) * stride] = s1;
-                output[(long)(i + 2) * stride] = s2;
-                output[(long)(i + 3) * stride] = s3;
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated && dim >= 8)
-        {
-            for (; i + 4 <= n; i += 4)
-            {
-                float* r0 = rows + (long)i * dim, r1 = r0 + dim, r2 = r1 + dim, r3 = r2 + dim;
-                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-                int c = 0;
-                for (; c + 8 <= dim; c += 8)
-                {
-                    var qv = Vector256.Load(query + c);
-                    a0 = Vector256.FusedMultiplyAdd(Vector256.Load(r0 + c), qv, a0);
-                    a1 = Vector256.FusedMultiplyAdd(Vector256.Load(r1 + c), qv, a1);
-                    a2 = Vector256.FusedMultiplyAdd(Vector256.Load(r2 + c), qv, a2);
-                    a3 = Vector256.FusedMultiplyAdd(Vector256.Load(r3 + c), qv, a3);
-                }
-                float s0 = Vector256.Sum(a0), s1 = Vector256.Sum(a1), s2 = Vector256.Sum(a2), s3 = Vector256.Sum(a3);
-                for (; c < dim; c++)
-                {
-                    float qc = query[c];
-                    s0 += r0[c] * qc; s1 += r1[c] * qc; s2 += r2[c] * qc; s3 += r3[c] * qc;
-                }
-                output[(long)i * stride] = s0;
-                output[(long)(i + 1) * stride] = s1;
-                output[(long)(i + 2) * stride] = s2;
-                output[(long)(i + 3) * stride] = s3;
-            }
-        }
-        for (; i < n; i++)
-            output[(long)i * stride] = TensorPrimitives.Dot(new ReadOnlySpan<float>(query, dim), new ReadOnlySpan<float>(rows + (long)i * dim, dim));
     }
 }
