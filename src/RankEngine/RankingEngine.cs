@@ -8,54 +8,6 @@ using RankEngine.Store;
 
 namespace RankEngine;
 
-/// <summary>Options of <see cref="RankingEngine.Open"/>.</summary>
-public sealed record RankingEngineOptions
-{
-    /// <summary>Directory of the item/user store (created if missing; locked while open).</summary>
-    public required string DataDirectory { get; init; }
-    /// <summary>Weight file used to encode item text and queries; null when every item brings its own vector.</summary>
-    public string? ModelPath { get; init; }
-    /// <summary>Compute backend for the encoder ("auto", "simd", …).</summary>
-    public string Backend { get; init; } = "auto";
-    /// <summary>Content vector width when there is no model (with a model, the model's output width).</summary>
-    public int ContentDimension { get; init; }
-    /// <summary>Width of collaborative vectors; 0 disables them.</summary>
-    public int CollabDimension { get; init; } = 32;
-    /// <summary>Time for an event's influence on the user vector to halve.</summary>
-    public TimeSpan ProfileHalfLife { get; init; } = TimeSpan.FromDays(30);
-    /// <summary>How much each event kind weighs in user profiles.</summary>
-    public EventWeights EventWeights { get; init; } = EventWeights.Default;
-    /// <summary>Events kept per user (the profile is pooled from these).</summary>
-    public int MaxUserEvents { get; init; } = 2000;
-    /// <summary>A/B experiment name; users are bucketed by hash(user id, name).</summary>
-    public string ExperimentName { get; init; } = AbBuckets.DefaultExperiment;
-    /// <summary>
-    /// Buckets with their ranking parameters. Null: the data directory's experiment.json if present,
-    /// else one bucket with default parameters.
-    /// </summary>
-    public IReadOnlyList<Bucket>? Buckets { get; init; }
-    /// <summary>Checkpoint period of the store (null: only on demand and at dispose).</summary>
-    public TimeSpan? CheckpointInterval { get; init; } = TimeSpan.FromSeconds(60);
-    /// <summary>
-    /// Catalog shards the items are spread over (by a hash of their id): each is searched on its own and the results
-    /// merged, so rankings are the same for any count. 1..256; default 1.
-    /// </summary>
-    public int CatalogShards { get; init; } = 1;
-}
-
-/// <summary>An item to add: text to encode and/or vectors given directly, plus fields.</summary>
-public sealed record ItemInput(string Id)
-{
-    /// <summary>Text encoded into the content vector (ignored when <see cref="ContentVector"/> is set).</summary>
-    public string? Text { get; init; }
-    /// <summary>Content vector given directly (<see cref="RankingEngine.ContentDimension"/> wide; normalised to unit length).</summary>
-    public float[]? ContentVector { get; init; }
-    /// <summary>Collaborative vector given directly; not allowed when collaborative vectors are disabled.</summary>
-    public float[]? CollabVector { get; init; }
-    /// <summary>Named field values, used by filters, boosts and diversity.</summary>
-    public IReadOnlyDictionary<string, FieldValue> Fields { get; init; } = new Dictionary<string, FieldValue>();
-}
-
 /// <summary>
 /// The embedded, in-process RankEngine: items and users in a durable FASTER store, text encoded by the
 /// hand-written Transformer, hybrid ranking with MMR, an online feedback loop and A/B buckets. Thread-safe.
@@ -147,7 +99,7 @@ public sealed partial class RankingEngine : IDisposable
                 CatalogShards = options.CatalogShards,
                 AbBucketCount = experiment.Buckets.Count,
             });
-            CheckModelIdentity(store.DataDirectory, encoder?.ModelIdentity);
+            ModelIdentityFile.Check(store.DataDirectory, encoder?.ModelIdentity);
             return new RankingEngine(options, store, backend, encoder, contentDim, experiment);
         }
         catch
@@ -157,25 +109,6 @@ public sealed partial class RankingEngine : IDisposable
             backend?.Dispose();
             throw;
         }
-    }
-
-    /// <summary>
-    /// Item vectors are only comparable with queries encoded by the same model: the first model used with a data
-    /// directory is recorded there, and opening it with another model is refused.
-    /// </summary>
-    private static void CheckModelIdentity(string directory, string? identity)
-    {
-        string path = Path.Combine(directory, "model-identity.txt");
-        if (identity is null) return;
-        if (File.Exists(path))
-        {
-            string recorded = File.ReadAllText(path).Trim();
-            if (recorded != identity)
-                throw new StoreSchemaMismatchException(
-                    $"data directory '{directory}' was built with model {recorded}, but this model is {identity}: its vectors would not be comparable (use the original model or a new data directory)");
-            return;
-        }
-        File.WriteAllText(path, identity + "\n");
     }
 
     /// <summary>Encodes texts with the engine's model (unit vectors).</summary>

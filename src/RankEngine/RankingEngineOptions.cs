@@ -1,0 +1,39 @@
+using RankEngine.Ranking;
+using RankEngine.Store;
+
+namespace RankEngine;
+
+/// <summary>Options of <see cref="RankingEngine.Open"/>.</summary>
+public sealed record RankingEngineOptions
+{
+    /// <summary>Directory of the item/user store (created if missing; locked while open).</summary>
+    public required string DataDirectory { get; init; }
+    /// <summary>Weight file used to encode item text and queries; null when every item brings its own vector.</summary>
+    public string? ModelPath { get; init; }
+    /// <summary>Compute backend for the encoder ("auto", "simd", …).</summary>
+    public string Backend { get; init; } = "auto";
+    /// <summary>Content vector width when there is no model (with a model, the model's output width).</summary>
+    public int ContentDimension { get; init; }
+    /// <summary>Width of collaborative vectors; 0 disables them.</summary>
+    public int CollabDimension { get; init; } = 32;
+    /// <summary>Time for an event's influence on the user vector to halve.</summary>
+    public TimeSpan ProfileHalfLife { get; init; } = TimeSpan.FromDays(30);
+    /// <summary>How much each event kind weighs in user profiles.</summary>
+    public EventWeights EventWeights { get; init; } = EventWeights.Default;
+    /// <summary>Events kept per user (the profile is pooled from these).</summary>
+    public int MaxUserEvents { get; init; } = 2000;
+    /// <summary>A/B experiment name; users are bucketed by hash(user id, name).</summary>
+    public string ExperimentName { get; init; } = AbBuckets.DefaultExperiment;
+    /// <summary>
+    /// Buckets with their ranking parameters. Null: the data directory's experiment.json if present,
+    /// else one bucket with default parameters.
+    /// </summary>
+    public IReadOnlyList<Bucket>? Buckets { get; init; }
+    /// <summary>Checkpoint period of the store (null: only on demand and at dispose).</summary>
+    public TimeSpan? CheckpointInterval { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>
+    /// Catalog shards the items are spread over (by a hash of their id): each is searched on its own and the results
+    /// merged, so rankings are the same for any count. 1..256; default 1.
+    /// </summary>
+    public int CatalogShards { get; init; } = 1;
+}
