@@ -17,12 +17,12 @@ internal sealed partial class RespSession
     }
 
     /// <summary>
-    /// Work a RANK asks for beyond the catalog scan, in multiply-adds: MMR compares each of the k picks with a pool
-    /// of max(4k, k + 50) candidates (the engine's pool rule) over every vector dimension; without diversity, k rows.
+    /// Work a RANK asks for beyond the catalog scan, in multiply-adds: MMR compares each of the k picks with the
+    /// engine's pool (<see cref="RankEngine.Ranking.Mmr.PoolSize"/>) over every vector dimension; without diversity, k rows.
     /// </summary>
     internal static long RequestCost(int k, float diversity, int dimension)
     {
-        long pool = diversity > 0 ? Math.Max(4L * k, k + 50L) : 1;
+        long pool = diversity > 0 ? RankEngine.Ranking.Mmr.PoolSize(k) : 1;
         return k * pool * Math.Max(1, dimension);
     }
 

@@ -215,7 +215,9 @@ public sealed partial class HardeningTests
     [Fact]
     public async Task A_costly_RANK_is_refused_before_it_starts()
     {
-        await using var server = await Start();
+        // The small test catalog has few dimensions: a limit in proportion (2^24 multiply-adds) stands in for the
+        // default's 2^27 at the demo store's 544 (checked at the end).
+        await using var server = await Start(l => l with { MaxRequestCost = 1L << 24 });
         server.AddSmallCatalog();
         using var c = await server.RawAsync();
         await c.SendCommandAsync("RANK", "", "K", "4096", "DIVERSITY", "0.5");
