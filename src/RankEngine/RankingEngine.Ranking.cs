@@ -58,7 +58,23 @@ public sealed partial class RankingEngine
         if (model is not null && modelVector is not null)
             for (int s = 0; s < factors.Length; s++) factors[s] = _factorCaches[s].For(snapshot.Shards[s], model);
         var diversity = new CatalogRanker.Diversity(parameters.Diversity, model?.ContentMean ?? ReadOnlyMemory<float>.Empty, model?.Description.DiversityTagField);
-        var items = CatalogRanker.Rank(snapshot, factors, query, diversity, request.K, _contentSlot, _collabSlot);
+        // On a device backend (CUDA, OpenCL) the dot products over every row are computed there.
+        ShardDots?[]? dots = null;
+        RankedItem[] items;
+        try
+        {
+            if (_deviceCopies is not null)
+            {
+                dots = new ShardDots?[snapshot.Shards.Count];
+                for (int s = 0; s < dots.Length; s++) dots[s] = _deviceCopies[s].TryDots(snapshot.Shards[s], factors[s], query, _contentSlot, _collabSlot);
+            }
+            items = CatalogRanker.Rank(snapshot, factors, query, diversity, request.K, _contentSlot, _collabSlot, dots);
+        }
+        finally
+        {
+            if (dots is not null)
+                foreach (var d in dots) ShardDeviceCopy.Release(d);
+        }
 
         if (bucketIndex >= 0) Experiment.RecordImpressions(bucketIndex, items.Length);
         return new RankResponse

@@ -24,6 +24,7 @@ public sealed partial class RankingEngine : IDisposable
     private readonly TextEncoder? _encoder;
     private readonly object[] _userLocks = Enumerable.Range(0, 64).Select(_ => new object()).ToArray();
     private readonly ShardFactorCache[] _factorCaches;
+    private readonly ShardDeviceCopy[]? _deviceCopies;
     private readonly int _contentSlot;
     private readonly int _collabSlot;
 
@@ -58,6 +59,12 @@ public sealed partial class RankingEngine : IDisposable
         _collabSlot = store.Schema.TryGetSlot(Collab, out int collab) ? collab : -1;
         _factorCaches = new ShardFactorCache[store.Catalog.ShardCount];
         for (int s = 0; s < _factorCaches.Length; s++) _factorCaches[s] = new ShardFactorCache(_contentSlot);
+        // Host backends scan the shards' own matrices; a device backend keeps a copy of them and computes the dots.
+        if (backend is IScoringBackend device and not RankEngine.Compute.Simd.SimdCpuBackend)
+        {
+            _deviceCopies = new ShardDeviceCopy[store.Catalog.ShardCount];
+            for (int s = 0; s < _deviceCopies.Length; s++) _deviceCopies[s] = new ShardDeviceCopy(device, store.Schema.Count);
+        }
         LoadModel();
     }
 
@@ -214,6 +221,8 @@ public sealed partial class RankingEngine : IDisposable
     public void Dispose()
     {
         _store.Dispose();
+        if (_deviceCopies is not null)
+            foreach (var copy in _deviceCopies) copy.Dispose();
         _encoder?.Dispose();
         _backend?.Dispose();
     }

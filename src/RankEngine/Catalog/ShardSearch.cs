@@ -12,6 +12,13 @@ namespace RankEngine.Catalog;
 internal sealed record ShardFactors(float[] Matrix, int Dimension, int RowCount);
 
 /// <summary>
+/// Dot products already computed by a compute backend that is not host memory (CUDA, OpenCL, ILGPU's CPU
+/// accelerator): <c>Content[r] = content query · row r</c>, <c>Second[r] = second query · row r</c> for every row of
+/// the snapshot (null: compute it here). The scan then only adds boosts, filters and selects.
+/// </summary>
+internal sealed record ShardDots(float[]? Content, float[]? Second);
+
+/// <summary>
 /// The search of one shard snapshot on the SIMD CPU backend, in one pass over its matrices: each task takes a
 /// contiguous row range, scores a block of rows against the content and the second query (four rows at a time,
 /// Vector512/256 FMA), adds the boosts from the numeric columns, skips rows that are not visible, filtered or
@@ -27,9 +34,9 @@ internal static unsafe class ShardSearch
     private const int MinRowsPerTask = 16384;
 
     /// <summary>Searches one snapshot. <paramref name="factors"/> is required when the query's second term is the model.</summary>
-    public static ShardHit[] Run(ShardSnapshot snapshot, ShardFactors? factors, ShardQuery query, int contentSlot, int collabSlot)
+    public static ShardHit[] Run(ShardSnapshot snapshot, ShardFactors? factors, ShardQuery query, int contentSlot, int collabSlot, ShardDots? dots = null)
     {
-        var plan = new Plan(snapshot, factors, query, contentSlot, collabSlot);
+        var plan = new Plan(snapshot, factors, query, contentSlot, collabSlot, dots);
         if (query.Candidates is not null) return RunCandidates(snapshot, plan, query);
         int rows = snapshot.RowCount;
         if (rows == 0 || query.K <= 0) return [];
@@ -49,9 +56,10 @@ internal static unsafe class ShardSearch
         new Plan(snapshot, factors, query, contentSlot, collabSlot).Score(row);
 
     /// <summary>The parts of a row's score (content term, second term, each boost), as the scan adds them.</summary>
-    public static (float Content, float Second, float[] Boosts) PartsOf(ShardSnapshot snapshot, ShardFactors? factors, ShardQuery query, int contentSlot, int collabSlot, int row)
+    public static (float Content, float Second, float[] Boosts) PartsOf(ShardSnapshot snapshot, ShardFactors? factors, ShardQuery query, int contentSlot, int collabSlot, int row,
+        ShardDots? dots = null)
     {
-        var plan = new Plan(snapshot, factors, query, contentSlot, collabSlot);
+        var plan = new Plan(snapshot, factors, query, contentSlot, collabSlot, dots);
         var boosts = new float[plan.BoostColumns.Length];
         for (int b = 0; b < boosts.Length; b++) boosts[b] = plan.BoostTerm(b, row);
         return (plan.ContentTerm(row), plan.SecondTerm(row), boosts);
@@ -182,15 +190,18 @@ internal static unsafe class ShardSearch
     {
         private readonly float[]? _contentMatrix, _secondMatrix;
         private readonly float[] _contentQuery, _secondQuery;
-        private readonly int _contentDim, _secondDim, _secondRows;
+        private readonly int _contentDim, _secondDim;
         private readonly float _contentWeight, _secondWeight;
         private readonly long[] _died;
         private readonly long _version;
+        private readonly float[]? _contentDots, _secondDots;
         public readonly double[][] BoostColumns;
         public readonly float[] BoostWeights;
 
-        public Plan(ShardSnapshot snapshot, ShardFactors? factors, ShardQuery query, int contentSlot, int collabSlot)
+        public Plan(ShardSnapshot snapshot, ShardFactors? factors, ShardQuery query, int contentSlot, int collabSlot, ShardDots? dots = null)
         {
+            _contentDots = dots?.Content;
+            _secondDots = dots?.Second;
             _version = snapshot.Version;
             _died = snapshot.DiedArray;
             _contentQuery = query.Content.ToArray();
@@ -207,7 +218,6 @@ internal static unsafe class ShardSearch
             _secondWeight = query.SecondWeight;
             _secondDim = 0;
             _secondMatrix = null;
-            _secondRows = snapshot.RowCount;
             if (_secondQuery.Length > 0 && _secondWeight != 0)
             {
                 if (query.SecondIsModel)
@@ -245,6 +255,7 @@ internal static unsafe class ShardSearch
         public float ContentTerm(int row)
         {
             if (_contentMatrix is null) return 0f;
+            if (_contentDots is not null) return _contentWeight * Finite0(_contentDots[row]);
             fixed (float* q = _contentQuery)
             fixed (float* m = _contentMatrix)
                 return _contentWeight * Finite0(RowDot(q, m + (long)row * _contentDim, _contentDim));
@@ -253,6 +264,7 @@ internal static unsafe class ShardSearch
         public float SecondTerm(int row)
         {
             if (_secondMatrix is null) return 0f;
+            if (_secondDots is not null) return _secondWeight * Finite0(_secondDots[row]);
             fixed (float* q = _secondQuery)
             fixed (float* m = _secondMatrix)
                 return _secondWeight * Finite0(RowDot(q, m + (long)row * _secondDim, _secondDim));
@@ -280,11 +292,15 @@ internal static unsafe class ShardSearch
 
         public void DotBlock(int start, int n, float* contentOut, float* secondOut)
         {
-            if (_contentMatrix is not null)
+            if (_contentMatrix is not null && _contentDots is not null)
+                for (int i = 0; i < n; i++) contentOut[i] = _contentWeight * Finite0(_contentDots[start + i]);
+            else if (_contentMatrix is not null)
                 fixed (float* q = _contentQuery)
                 fixed (float* m = _contentMatrix)
                     DotRows(q, m + (long)start * _contentDim, _contentDim, n, contentOut, _contentWeight);
-            if (_secondMatrix is not null)
+            if (_secondMatrix is not null && _secondDots is not null)
+                for (int i = 0; i < n; i++) secondOut[i] = _secondWeight * Finite0(_secondDots[start + i]);
+            else if (_secondMatrix is not null)
                 fixed (float* q = _secondQuery)
                 fixed (float* m = _secondMatrix)
                     DotRows(q, m + (long)start * _secondDim, _secondDim, n, secondOut, _secondWeight);

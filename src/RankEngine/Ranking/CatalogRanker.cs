@@ -12,15 +12,24 @@ internal static class CatalogRanker
     /// <summary>What MMR compares items by besides their centred content vectors.</summary>
     public readonly record struct Diversity(float Lambda, ReadOnlyMemory<float> Centre, string? TagField);
 
+    /// <summary>The top <paramref name="k"/> items of one catalog version for a query, diversified and explained.</summary>
+    /// <param name="snapshot">The catalog version to rank (one per request).</param>
+    /// <param name="factors">Per shard, the served model's item factors (null: no model term).</param>
+    /// <param name="query">The shard query; its K is replaced by the MMR pool size when diversifying.</param>
+    /// <param name="diversity">MMR's λ (0: off), centre and tag field.</param>
+    /// <param name="k">Items to return.</param>
+    /// <param name="contentSlot">Schema slot of the content vectors.</param>
+    /// <param name="collabSlot">Schema slot of the collab vectors, or −1.</param>
+    /// <param name="dots">Per shard, dot products a device backend computed (null entries or list: the host computes them).</param>
     public static RankedItem[] Rank(CatalogSnapshot snapshot, IReadOnlyList<ShardFactors?> factors, ShardQuery query, Diversity diversity, int k,
-        int contentSlot, int collabSlot)
+        int contentSlot, int collabSlot, IReadOnlyList<ShardDots?>? dots = null)
     {
         // MMR re-ranks a larger pool of the most relevant items.
         int poolK = diversity.Lambda > 0 ? Mmr.PoolSize(k) : k;
         var shardQuery = query with { K = poolK };
         var pool = new List<(int Shard, ShardHit Hit)>();
         for (int s = 0; s < snapshot.Shards.Count; s++)
-            foreach (var hit in ShardSearch.Run(snapshot.Shards[s], factors[s], shardQuery, contentSlot, collabSlot))
+            foreach (var hit in ShardSearch.Run(snapshot.Shards[s], factors[s], shardQuery, contentSlot, collabSlot, dots?[s]))
                 pool.Add((s, hit));
         pool.Sort((a, b) => HitOrder.Instance.Compare(a.Hit, b.Hit));
         if (pool.Count > poolK) pool.RemoveRange(poolK, pool.Count - poolK);
@@ -33,7 +42,7 @@ internal static class CatalogRanker
         for (int i = 0; i < items.Length; i++)
         {
             var (s, hit) = chosen[i];
-            var (content, second, boosts) = ShardSearch.PartsOf(snapshot.Shards[s], factors[s], query, contentSlot, collabSlot, hit.Row);
+            var (content, second, boosts) = ShardSearch.PartsOf(snapshot.Shards[s], factors[s], query, contentSlot, collabSlot, hit.Row, dots?[s]);
             var boostParts = new KeyValuePair<string, float>[boosts.Length];
             for (int b = 0; b < boosts.Length; b++) boostParts[b] = new(query.Boosts[b].Key, boosts[b]);
             items[i] = new RankedItem(hit.Id, hit.Score, new ScoreParts(content, second, boostParts));
