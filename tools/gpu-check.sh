@@ -14,7 +14,7 @@ mkdir -p "$out"
 dotnet build RankEngine.sln -c Release --nologo -v q -clp:ErrorsOnly > "$out/build.log" 2>&1 || { echo "build failed"; tail -30 "$out/build.log"; exit 1; }
 # Kernel and parity tests on CUDA (the fixtures read RANKENGINE_TEST_ILGPU_DEVICE).
 RANKENGINE_TEST_ILGPU_DEVICE=cuda timeout 240 dotnet test tests/RankEngine.Tests -c Release --no-build --nologo \
-  --filter "FullyQualifiedName~RankEngine.Tests.Kernels|FullyQualifiedName~TinyBertParity|FullyQualifiedName~TopK" \
+  --filter "FullyQualifiedName~RankEngine.Tests.Kernels|FullyQualifiedName~TinyBertParity|FullyQualifiedName~TopK|FullyQualifiedName~ShardDeviceSearch" \
   --logger "console;verbosity=normal" > "$out/cuda-tests.log" 2>&1
 echo "cuda tests rc=$?"; grep -E "Passed!|Failed!|Total tests" "$out/cuda-tests.log" | tail -3
 # GPU benchmarks: scoring + top-k (CUDA next to SIMD and FAISS when present), bounded in time.
