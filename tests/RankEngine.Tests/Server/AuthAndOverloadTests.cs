@@ -80,7 +80,9 @@ public sealed class OverloadTests
             Assert.Equal("PONG", await other.PingAsync()); // PING needs no slot: health checks pass under overload
         var e = await Assert.ThrowsAsync<RankEngineServerException>(() => rank);
         Assert.Equal("BUSY", e.Code);
-        Assert.InRange(started.ElapsedMilliseconds, 250, 5000);
+        // Not before the deadline; the upper bound only says "did not wait for the slot forever" (a loaded CI machine
+        // once took 6.5 s to deliver the reply, so no tighter bound belongs in a test).
+        Assert.InRange(started.ElapsedMilliseconds, 250, 60_000);
 
         // A slot that frees up in time is taken by the waiting request.
         var waiting = client.RankAsync(new RankQuery { K = 1 });
