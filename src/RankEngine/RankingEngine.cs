@@ -104,6 +104,7 @@ public sealed partial class RankingEngine : IDisposable
                 MaxUserEvents = options.MaxUserEvents,
                 CheckpointInterval = options.CheckpointInterval,
                 CatalogShards = options.CatalogShards,
+                QuantizedVector = options.Quantization == CatalogQuantization.Int8 ? Content : null,
                 AbBucketCount = experiment.Buckets.Count,
             });
             ModelIdentityFile.Check(store.DataDirectory, encoder?.ModelIdentity);

@@ -36,4 +36,20 @@ public sealed record RankingEngineOptions
     /// merged, so rankings are the same for any count. 1..256; default 1.
     /// </summary>
     public int CatalogShards { get; init; } = 1;
+
+    /// <summary>
+    /// How whole-catalog scans read the content vectors: <see cref="CatalogQuantization.None"/> (fp32, exact; the
+    /// default) or <see cref="CatalogQuantization.Int8"/> (an int8 copy is scanned first, a quarter of the bytes, and
+    /// the best candidates are re-scored exactly in fp32: returned scores are exact, the candidate set approximate).
+    /// </summary>
+    public CatalogQuantization Quantization { get; init; } = CatalogQuantization.None;
+}
+
+/// <summary>How whole-catalog scans read the content vectors (<see cref="RankingEngineOptions.Quantization"/>).</summary>
+public enum CatalogQuantization
+{
+    /// <summary>fp32 only: every score exact, every candidate considered exactly.</summary>
+    None,
+    /// <summary>An int8 first pass over a quantised copy, then exact fp32 re-scoring of the best candidates.</summary>
+    Int8,
 }

@@ -117,6 +117,7 @@ internal static class ServeCommand
                 Backend = engineSettings.Backend,
                 ContentDimension = engineSettings.ContentDimension ?? 0,
                 CatalogShards = engineSettings.CatalogShards,
+                Quantization = engineSettings.Quantization,
             });
             builder.Services.AddRankEngineServer(engine, options);
             using var host = builder.Build();

@@ -25,6 +25,9 @@ internal sealed class ServeEngineSettings
     /// <summary>Catalog shards items are spread over (each searched on its own, results merged; the same rankings for any count).</summary>
     public int CatalogShards { get; set; } = 1;
 
+    /// <summary>Whole-catalog scans over fp32 (None) or an int8 first pass re-scored exactly (Int8).</summary>
+    public CatalogQuantization Quantization { get; set; } = CatalogQuantization.None;
+
     public void Validate()
     {
         var problems = new List<string>();
@@ -32,6 +35,7 @@ internal sealed class ServeEngineSettings
         if (!BackendFactory.Names.Contains(Backend, StringComparer.OrdinalIgnoreCase))
             problems.Add($"{SectionName}:Backend '{Backend}' is not one of {string.Join(", ", BackendFactory.Names)}");
         if (ContentDimension is <= 0) problems.Add($"{SectionName}:ContentDimension is {ContentDimension}: must be positive");
+        if (!Enum.IsDefined(Quantization)) problems.Add($"{SectionName}:Quantization is {Quantization}: must be None or Int8");
         if (CatalogShards is < 1 or > 256) problems.Add($"{SectionName}:CatalogShards is {CatalogShards}: must be 1..256");
         if (problems.Count > 0) throw new ArgumentException("invalid configuration: " + string.Join("; ", problems));
     }

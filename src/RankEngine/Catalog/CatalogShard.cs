@@ -20,15 +20,20 @@ internal sealed class CatalogShard
 {
     private readonly object _writeLock = new();
     private readonly StoreSchema _schema;
+    private readonly int _quantizedSlot;
     private ShardGeneration _generation;
     private ShardSnapshot _current;
     private long _version;
     private int _liveCount;
 
-    public CatalogShard(StoreSchema schema, int capacity = 1024)
+    /// <param name="schema">The vectors every item may have.</param>
+    /// <param name="capacity">Rows to allocate up front.</param>
+    /// <param name="quantizedSlot">A vector slot to keep an int8 copy of for quantised scans, or −1.</param>
+    public CatalogShard(StoreSchema schema, int capacity = 1024, int quantizedSlot = -1)
     {
         _schema = schema;
-        _generation = new ShardGeneration(schema, 0, capacity);
+        _quantizedSlot = quantizedSlot;
+        _generation = new ShardGeneration(schema, 0, capacity, quantizedSlot);
         _current = ShardSnapshot.Capture(_generation, 0, 0);
     }
 
@@ -103,7 +108,7 @@ internal sealed class CatalogShard
             int dropped = snapshot.RowCount - snapshot.LiveCount;
             if (dropped == 0) return 0;
             long version = _version + 1;
-            var g = new ShardGeneration(_schema, old.Number + 1, snapshot.LiveCount + snapshot.LiveCount / 8);
+            var g = new ShardGeneration(_schema, old.Number + 1, snapshot.LiveCount + snapshot.LiveCount / 8, _quantizedSlot);
             var fields = new Dictionary<string, FieldValue>(StringComparer.Ordinal);
             for (int from = 0; from < snapshot.RowCount; from++)
             {
@@ -118,6 +123,7 @@ internal sealed class CatalogShard
                     int dim = _schema.Vectors[s].Dimension;
                     old.Vectors[s].AsSpan(from * dim, dim).CopyTo(g.Vectors[s].AsSpan(to * dim, dim));
                     if ((old.Present[s][from >> 6] & (1UL << (from & 63))) != 0) g.Present[s][to >> 6] |= 1UL << (to & 63);
+                    if (s == _quantizedSlot) g.Quantized!.Write(to, g.Vectors[s].AsSpan(to * dim, dim));
                 }
                 snapshot.CopyFields(from, fields);
                 g.Columns.Write(to, fields);
@@ -147,12 +153,14 @@ internal sealed class CatalogShard
             if (offset == 0)
             {
                 target.Clear();
+                if (s == _quantizedSlot) g.Quantized!.Write(row, target);
                 continue;
             }
             var source = value.Slice(offset, spec.StoredBytes);
             if (spec.ElementType == VectorElementType.Float32) MemoryMarshal.Cast<byte, float>(source).CopyTo(target);
             else TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(source), target);
             g.Present[s][row >> 6] |= 1UL << (row & 63);
+            if (s == _quantizedSlot) g.Quantized!.Write(row, target);
         }
     }
 }

@@ -31,8 +31,10 @@ internal sealed class ShardGeneration
     public ulong[][] Present;
     public int Capacity;
     public int RowCount;
+    /// <summary>The int8 copy of one vector's rows (per-row scale, row sums), or null: a quantised first pass for scans.</summary>
+    public readonly Int8Matrix? Quantized;
 
-    public ShardGeneration(StoreSchema schema, int number, int capacity)
+    public ShardGeneration(StoreSchema schema, int number, int capacity, int quantizedSlot = -1)
     {
         Schema = schema;
         Number = number;
@@ -49,6 +51,7 @@ internal sealed class ShardGeneration
             Present[s] = new ulong[Capacity / 64];
         }
         Columns = new FieldColumns(Capacity);
+        if (quantizedSlot >= 0) Quantized = new Int8Matrix(quantizedSlot, schema.Vectors[quantizedSlot].Dimension, Capacity);
     }
 
     /// <summary>Writer only: makes room for one more row, copying into larger arrays when full.</summary>
@@ -72,6 +75,7 @@ internal sealed class ShardGeneration
         Vectors = vectors;
         Present = present;
         Columns.Grow(capacity);
+        Quantized?.Grow(capacity, RowCount);
         Capacity = capacity;
     }
 
@@ -85,4 +89,42 @@ internal sealed class ShardGeneration
     }
 
     private static int RoundUp64(int n) => (n + 63) & ~63;
+}
+
+/// <summary>
+/// Rows of one vector quantised to int8 (<c>x ≈ Scale[r] · q</c>, stride a multiple of 64 bytes, zero padded) with each
+/// row's sum of q, for <see cref="RankEngine.Compute.Simd.Int8Dots"/>. Append-only like the rest of the generation.
+/// </summary>
+internal sealed class Int8Matrix
+{
+    public readonly int Slot, Dimension, Stride;
+    public sbyte[] Values;
+    public float[] Scales;
+    public int[] Sums;
+
+    public Int8Matrix(int slot, int dimension, int capacity)
+    {
+        Slot = slot;
+        Dimension = dimension;
+        Stride = RankEngine.Compute.Simd.Int8Dots.Stride(dimension);
+        Values = GC.AllocateArray<sbyte>(checked(capacity * Stride), pinned: true);
+        Scales = new float[capacity];
+        Sums = new int[capacity];
+    }
+
+    public void Write(int row, ReadOnlySpan<float> vector)
+    {
+        var (scale, sum) = RankEngine.Compute.Simd.Int8Dots.QuantizeRow(vector, Values.AsSpan(row * Stride, Stride));
+        Scales[row] = scale;
+        Sums[row] = sum;
+    }
+
+    public void Grow(int capacity, int rows)
+    {
+        var values = GC.AllocateArray<sbyte>(checked(capacity * Stride), pinned: true);
+        Values.AsSpan(0, rows * Stride).CopyTo(values);
+        Values = values;
+        Array.Resize(ref Scales, capacity);
+        Array.Resize(ref Sums, capacity);
+    }
 }

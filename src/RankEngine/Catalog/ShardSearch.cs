@@ -43,13 +43,26 @@ internal static unsafe class ShardSearch
         ulong[]? mask = BuildMask(snapshot, query);
         try
         {
-            return RunScan(snapshot, plan, mask, query.K);
+            if (!plan.Quantized) return RunScan(snapshot, plan, mask, query.K);
+            // Quantised first pass: the best candidates by the int8 content term, re-scored exactly; cut by the rule.
+            var candidates = RunScan(snapshot, plan, mask, Math.Min(rows, QuantizedCandidates(query.K)));
+            var exact = plan.Exact();
+            var hits = new ShardHit[candidates.Length];
+            for (int i = 0; i < hits.Length; i++) hits[i] = candidates[i] with { Score = exact.Score(candidates[i].Row) };
+            Array.Sort(hits, HitOrder.Instance);
+            return hits.Length > query.K ? hits[..query.K] : hits;
         }
         finally
         {
             if (mask is not null) ArrayPool<ulong>.Shared.Return(mask);
         }
     }
+
+    /// <summary>Candidates a quantised first pass keeps for exact re-scoring of a top k.</summary>
+    public static int QuantizedCandidates(int k) => Math.Max(8 * k, k + 200);
+
+    /// <summary>Tests force an int8 kernel here (null: the best the CPU has).</summary>
+    internal static Int8Kernel? ForcedInt8Kernel { get; set; }
 
     /// <summary>The fused score of one row, computed exactly as the scan computes it.</summary>
     public static float ScoreRow(ShardSnapshot snapshot, ShardFactors? factors, ShardQuery query, int contentSlot, int collabSlot, int row) =>
@@ -153,7 +166,7 @@ internal static unsafe class ShardSearch
             float last = hits[kept - 1].Score;
             bool tieDropped = kept < total && ScoreKeys.Score(keys[kept]) == last;
             for (int t = 0; t < tasks && !tieDropped; t++) tieDropped = dropped[t] == last;
-            if (tieDropped) return ResolveBoundaryTie(snapshot, plan, mask, hits, last, tasks, rowsPerTask);
+            if (tieDropped && !plan.Quantized) return ResolveBoundaryTie(snapshot, plan, mask, hits, last, tasks, rowsPerTask);
             Array.Sort(hits, HitOrder.Instance);
             return hits;
         }
@@ -195,6 +208,14 @@ internal static unsafe class ShardSearch
         private readonly long[] _died;
         private readonly long _version;
         private readonly float[]? _contentDots, _secondDots;
+        // The int8 first pass (null query: exact).
+        private readonly byte[]? _int8Query;
+        private readonly float _int8QueryScale;
+        private readonly sbyte[]? _int8Rows;
+        private readonly float[]? _int8Scales;
+        private readonly int[]? _int8Sums;
+        private readonly int _int8Stride;
+        private readonly Int8Kernel _int8Kernel;
         public readonly double[][] BoostColumns;
         public readonly float[] BoostWeights;
 
@@ -244,7 +265,33 @@ internal static unsafe class ShardSearch
             }
             BoostColumns = columns.ToArray();
             BoostWeights = weights.ToArray();
+            _int8Query = null;
+            _int8QueryScale = 0;
+            _int8Rows = null;
+            _int8Scales = null;
+            _int8Sums = null;
+            _int8Stride = 0;
+            _int8Kernel = Int8Kernel.Scalar;
+            if (_contentMatrix is not null && _contentDots is null && snapshot.QuantizedSlot == contentSlot && query.Candidates is null)
+            {
+                (_int8Rows, _int8Scales, _int8Sums, _int8Stride) = snapshot.Int8;
+                _int8Query = new byte[_int8Stride];
+                _int8QueryScale = Int8Dots.QuantizeQuery(_contentQuery, _int8Query);
+                _int8Kernel = ForcedInt8Kernel ?? Int8Dots.Default;
+            }
         }
+
+        private Plan(in Plan quantized)
+        {
+            this = quantized;
+            _int8Query = null;
+        }
+
+        /// <summary>True when the content term of the scan is the int8 approximation.</summary>
+        public bool Quantized => _int8Query is not null;
+
+        /// <summary>This plan without the int8 approximation (exact scores).</summary>
+        public Plan Exact() => new(in this);
 
         public bool HasContent => _contentMatrix is not null;
         public bool HasSecond => _secondMatrix is not null;
@@ -292,7 +339,20 @@ internal static unsafe class ShardSearch
 
         public void DotBlock(int start, int n, float* contentOut, float* secondOut)
         {
-            if (_contentMatrix is not null && _contentDots is not null)
+            if (_int8Query is not null)
+            {
+                int* dots = stackalloc int[n];
+                fixed (byte* q = _int8Query)
+                fixed (sbyte* rows = _int8Rows)
+                    Int8Dots.DotRows(_int8Kernel, q, rows + (long)start * _int8Stride, _int8Stride, n, dots);
+                for (int i = 0; i < n; i++)
+                {
+                    int row = start + i;
+                    float approx = _int8QueryScale * _int8Scales![row] * (dots[i] - Int8Dots.QueryOffset * _int8Sums![row]);
+                    contentOut[i] = _contentWeight * Finite0(approx);
+                }
+            }
+            else if (_contentMatrix is not null && _contentDots is not null)
                 for (int i = 0; i < n; i++) contentOut[i] = _contentWeight * Finite0(_contentDots[start + i]);
             else if (_contentMatrix is not null)
                 fixed (float* q = _contentQuery)

@@ -14,6 +14,9 @@ internal sealed class ShardSnapshot
     private readonly long[] _died;
     private readonly float[][] _vectors;
     private readonly ulong[][] _present;
+    private readonly sbyte[]? _int8;
+    private readonly float[]? _int8Scales;
+    private readonly int[]? _int8Sums;
 
     private ShardSnapshot(ShardGeneration generation, long version, int liveCount)
     {
@@ -25,6 +28,12 @@ internal sealed class ShardSnapshot
         _died = generation.Died;
         _vectors = generation.Vectors;
         _present = generation.Present;
+        if (generation.Quantized is { } q)
+        {
+            _int8 = q.Values;
+            _int8Scales = q.Scales;
+            _int8Sums = q.Sums;
+        }
     }
 
     internal static ShardSnapshot Capture(ShardGeneration generation, long version, int liveCount) => new(generation, version, liveCount);
@@ -64,6 +73,13 @@ internal sealed class ShardSnapshot
         row = r;
         return true;
     }
+
+    /// <summary>The vector slot with an int8 copy for quantised scans, or −1.</summary>
+    public int QuantizedSlot => _generation.Quantized?.Slot ?? -1;
+
+    /// <summary>The int8 copy (rows <see cref="Int8Matrix.Stride"/> bytes apart), per-row scales and sums; arrays of this version.</summary>
+    internal (sbyte[] Values, float[] Scales, int[] Sums, int Stride) Int8 =>
+        (_int8 ?? throw new InvalidOperationException("this shard keeps no int8 copy"), _int8Scales!, _int8Sums!, _generation.Quantized!.Stride);
 
     /// <summary>The fp32 matrix of a schema vector: <see cref="RowCount"/> × dimension, row-major; rows without the vector are zero.</summary>
     public ReadOnlySpan<float> Matrix(int slot) => _vectors[slot].AsSpan(0, RowCount * _generation.Schema.Vectors[slot].Dimension);

@@ -14,12 +14,15 @@ internal sealed class ShardedCatalog
     private readonly CatalogShard[] _shards;
     private long _changeCount;
 
-    public ShardedCatalog(StoreSchema schema, int shardCount)
+    /// <param name="schema">The vectors every item may have.</param>
+    /// <param name="shardCount">Shards to spread items over.</param>
+    /// <param name="quantizedSlot">A vector slot every shard keeps an int8 copy of for quantised scans, or −1.</param>
+    public ShardedCatalog(StoreSchema schema, int shardCount, int quantizedSlot = -1)
     {
         if (shardCount < 1) throw new ArgumentOutOfRangeException(nameof(shardCount), shardCount, "a catalog needs at least one shard");
         Schema = schema;
         _shards = new CatalogShard[shardCount];
-        for (int i = 0; i < shardCount; i++) _shards[i] = new CatalogShard(schema);
+        for (int i = 0; i < shardCount; i++) _shards[i] = new CatalogShard(schema, quantizedSlot: quantizedSlot);
     }
 
     public StoreSchema Schema { get; }

@@ -53,7 +53,7 @@ internal sealed partial class RankStore : IDisposable
         _kvDevice = kvDevice;
         _kv = kv;
         _wal = wal;
-        _mirror = new ShardedCatalog(schema, options.CatalogShards);
+        _mirror = new ShardedCatalog(schema, options.CatalogShards, options.QuantizedVector is { } q ? schema.GetSlot(q) : -1);
         _stripes = new object[StripeCount];
         for (int i = 0; i < StripeCount; i++)
             _stripes[i] = new object();

@@ -61,6 +61,12 @@ internal sealed record StoreOptions
     /// </summary>
     public int CatalogShards { get; init; } = 1;
 
+    /// <summary>
+    /// A vector (by name) the catalog keeps an int8 copy of, so whole-catalog scans run a quantised first pass and
+    /// re-score the best candidates exactly in fp32; null for none (default).
+    /// </summary>
+    public string? QuantizedVector { get; init; }
+
     /// <summary>Compact a catalog shard when this fraction of its rows no longer show an item (replaced or deleted; checked on the checkpoint timer). Default 0.25.</summary>
     public double MirrorCompactionThreshold { get; init; } = 0.25;
 }
