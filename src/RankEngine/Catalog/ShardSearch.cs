@@ -373,6 +373,48 @@ internal static unsafe class ShardSearch
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Clamp(float v) => float.IsNaN(v) ? 0f : Math.Clamp(v, -float.MaxValue, float.MaxValue);
 
+    /// <summary>What a scan does with each row that may be returned, and its fused score.</summary>
+    private interface IRowSink
+    {
+        void Take(int row, float score);
+    }
+
+    /// <summary>
+    /// The one block loop of every scan: rows [r0, r1) in blocks, whole blocks skipped when the mask is empty there,
+    /// dot products per block, then each visible, unmasked row's fused score handed to the sink.
+    /// </summary>
+    private static void ScanRange<TSink>(in Plan plan, ulong* mask, int r0, int r1, float* content, float* second, ref TSink sink)
+        where TSink : struct, IRowSink, allows ref struct
+    {
+        bool hasContent = plan.HasContent, hasSecond = plan.HasSecond;
+        for (int b = r0; b < r1; b += BlockRows)
+        {
+            int n = Math.Min(BlockRows, r1 - b);
+            if (mask != null && BlockMasked(mask, b, n)) continue;
+            plan.DotBlock(b, n, content, second);
+            for (int i = 0; i < n; i++)
+            {
+                int row = b + i;
+                if (!plan.IsVisible(row) || (mask != null && (mask[row >> 6] & (1UL << (row & 63))) == 0)) continue;
+                sink.Take(row, plan.Combine(row, hasContent ? content[i] : 0f, hasSecond ? second[i] : 0f));
+            }
+        }
+    }
+
+    /// <summary>Keeps a task's best k in its heap (see <see cref="Offer"/>).</summary>
+    private ref struct HeapSink : IRowSink
+    {
+        public Span<ulong> Heap;
+        public int Count;
+        public float Threshold, Dropped;
+
+        public void Take(int row, float score)
+        {
+            if (score < Threshold) return; // the common case once the heap is full
+            Offer(Heap, ref Count, ref Threshold, ref Dropped, score, row);
+        }
+    }
+
     private struct ScanJob : ParallelRunner.IBody
     {
         public Plan Plan;
@@ -385,26 +427,10 @@ internal static unsafe class ShardSearch
         {
             int r0 = task * RowsPerTask, r1 = Math.Min(Rows, r0 + RowsPerTask);
             float* content = Scratch + (long)task * 2 * BlockRows, second = content + BlockRows;
-            var heap = new Span<ulong>(Heaps + (long)task * K, K);
-            int count = 0;
-            float threshold = float.NegativeInfinity, dropped = float.NegativeInfinity;
-            bool hasContent = Plan.HasContent, hasSecond = Plan.HasSecond;
-            for (int b = r0; b < r1; b += BlockRows)
-            {
-                int n = Math.Min(BlockRows, r1 - b);
-                if (Mask != null && BlockMasked(Mask, b, n)) continue;
-                Plan.DotBlock(b, n, content, second);
-                for (int i = 0; i < n; i++)
-                {
-                    int row = b + i;
-                    if (!Plan.IsVisible(row) || (Mask != null && (Mask[row >> 6] & (1UL << (row & 63))) == 0)) continue;
-                    float s = Plan.Combine(row, hasContent ? content[i] : 0f, hasSecond ? second[i] : 0f);
-                    if (s < threshold) continue;
-                    Offer(heap, ref count, ref threshold, ref dropped, s, row);
-                }
-            }
-            Counts[task] = count;
-            Dropped[task] = dropped;
+            var sink = new HeapSink { Heap = new Span<ulong>(Heaps + (long)task * K, K), Threshold = float.NegativeInfinity, Dropped = float.NegativeInfinity };
+            ScanRange(in Plan, Mask, r0, r1, content, second, ref sink);
+            Counts[task] = sink.Count;
+            Dropped[task] = sink.Dropped;
         }
     }
 
@@ -438,6 +464,18 @@ internal static unsafe class ShardSearch
         return true;
     }
 
+    /// <summary>Collects the rows whose score is exactly the k-th's.</summary>
+    private struct TieSink : IRowSink
+    {
+        public float Score;
+        public List<int> Found;
+
+        public readonly void Take(int row, float score)
+        {
+            if (score == Score) Found.Add(row);
+        }
+    }
+
     private struct TieJob : ParallelRunner.IBody
     {
         public Plan Plan;
@@ -448,23 +486,11 @@ internal static unsafe class ShardSearch
 
         public void Run(int task)
         {
-            var found = Found[task] = new List<int>();
             int r0 = task * RowsPerTask, r1 = Math.Min(Rows, r0 + RowsPerTask);
             float* content = stackalloc float[BlockRows];
             float* second = stackalloc float[BlockRows];
-            bool hasContent = Plan.HasContent, hasSecond = Plan.HasSecond;
-            for (int b = r0; b < r1; b += BlockRows)
-            {
-                int n = Math.Min(BlockRows, r1 - b);
-                if (Mask != null && BlockMasked(Mask, b, n)) continue;
-                Plan.DotBlock(b, n, content, second);
-                for (int i = 0; i < n; i++)
-                {
-                    int row = b + i;
-                    if (!Plan.IsVisible(row) || (Mask != null && (Mask[row >> 6] & (1UL << (row & 63))) == 0)) continue;
-                    if (Plan.Combine(row, hasContent ? content[i] : 0f, hasSecond ? second[i] : 0f) == Score) found.Add(row);
-                }
-            }
+            var sink = new TieSink { Score = Score, Found = Found[task] = new List<int>() };
+            ScanRange(in Plan, Mask, r0, r1, content, second, ref sink);
         }
     }
 
