@@ -32,6 +32,10 @@ public sealed class ClientTests : IAsyncLifetime
         Assert.Equal("5", info["items"]);
         Assert.Equal("4", info["content_dimension"]);
         Assert.Equal("none", info["model"]);
+        Assert.Equal("1", info["catalog_shards"]);
+        Assert.Equal("5", info["catalog_rows"]); // five items written once each: no dead rows
+        Assert.Equal("0", info["catalog_dead_rows"]);
+        Assert.Equal("none", info["catalog_quantization"]);
         Assert.Equal("1", info["connected_clients"]);
         Assert.StartsWith("calls=1,", info["cmdstat_rank"]);
         Assert.Equal("impressions=3,clicks=0,ctr=0", info["bucket_default"]);
