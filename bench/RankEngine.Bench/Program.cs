@@ -18,9 +18,12 @@ namespace RankEngine.Bench;
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- slowloris CLI.dll [connections] [auth|noauth] [seconds]
 ///                                                                         server RSS with stalled connections (tools/slowloris.sh)
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- rank-cost [items] [rounds]   RANK time against the cost limit
+///   dotnet run -c Release --project bench/RankEngine.Bench -- rank-path [items] [rounds]   RANK (embedded, server) vs the raw scorer
+///                                                                         over the same 384 + 64-d matrices (issue #10)
 /// BenchmarkDotNet suites (per-op detail, allocations):
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- --filter '*Encoder*'
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- --filter '*Store*' --job short
+///   dotnet run -c Release --project bench/RankEngine.Bench -- --filter '*RankAllocation*' --job short
 /// </summary>
 public static class Program
 {
@@ -53,6 +56,9 @@ public static class Program
                 return 0;
             case "rank-cost":
                 Hardening.RankCostRun.Run(args.Length > 1 ? int.Parse(args[1]) : 20_000, args.Length > 2 ? int.Parse(args[2]) : 5);
+                return 0;
+            case "rank-path":
+                Ranking.RankPathSideBySide.Run(args.Length > 1 ? int.Parse(args[1]) : 1_000_000, args.Length > 2 ? int.Parse(args[2]) : 5);
                 return 0;
             case "scoring":
                 ScoringSideBySide.Run(args.Length > 1 ? int.Parse(args[1]) : 1_000_000, args.Length > 2 ? int.Parse(args[2]) : 7);
