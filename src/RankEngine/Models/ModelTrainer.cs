@@ -93,6 +93,7 @@ internal static class ModelTrainer
         int rank = Math.Min(settings.Rank, active.Length);
         var final = SpectralEase.Fit(all, rank, options.Seed, progress: s => log?.Invoke($"final fit: {s}"));
         var factors = final.FactorsFor(settings.Lambda, rank);
+        rank = factors.Rank; // the data may support fewer eigenpairs than asked for (few users)
         var (toInput, toOutput, mean) = options.ContentMapping && catalog.ContentDimension > 0
             ? ContentMaps(catalog, active, factors)
             : (null, null, catalog.ContentDimension > 0 ? Mean(catalog) : null);

@@ -48,7 +48,12 @@ internal sealed class SpectralEase
         int n = x.Items;
         if (n == 0) throw new ArgumentException("the interaction matrix has no items");
         if (rank <= 0) throw new ArgumentOutOfRangeException(nameof(rank), rank, "rank must be positive");
-        int k = Math.Min(n, rank + oversampling);
+        // XᵀX has rank at most min(users, items with an interaction): a wider sketch would hold exactly dependent
+        // columns, which no orthonormalisation can make finite. A small store then gets a smaller model.
+        int itemsWithEvents = 0;
+        for (int i = 0; i < n; i++)
+            if (!x.RowIndices(byUser: false, i).IsEmpty) itemsWithEvents++;
+        int k = Math.Min(Math.Min(n, rank + oversampling), Math.Max(1, Math.Min(x.Users, itemsWithEvents)));
         var random = new Random(seed);
         var q = new float[n * k];
         for (int i = 0; i < q.Length; i++) q[i] = (float)Gaussian(random);

@@ -221,6 +221,26 @@ public sealed class TrainedModelTests : IDisposable
     }
 
     [Fact]
+    public void FewUsersOverManyItemsTrainAModelAsWideAsTheirInteractions()
+    {
+        // 5 users over 1,000 items: XᵀX has rank ≤ 5, far below the default rank. The sketch used to be wider than
+        // that and the decomposition failed with NaN; now the model is as wide as the data allows.
+        using var engine = Open();
+        var random = new Random(2);
+        engine.AddItems(Enumerable.Range(0, 1000).Select(i => new ItemInput($"m{i}")
+        {
+            ContentVector = Enumerable.Range(0, Dim).Select(_ => (float)random.NextDouble()).ToArray(),
+        }).ToArray());
+        for (int u = 0; u < 5; u++)
+            for (int n = 0; n < 12; n++) engine.RecordEvent($"few{u}", $"m{(u * 37 + n * 11) % 200}", UserEventKind.Like);
+        var d = engine.Train();
+        Assert.InRange(d.Rank, 1, 5);
+        var r = engine.Rank(new RankRequest { UserId = "few0", K = 10, ExcludeSeen = true });
+        Assert.Equal(10, r.Items.Count);
+        Assert.All(r.Items, i => Assert.True(float.IsFinite(i.Score)));
+    }
+
+    [Fact]
     public void ATinyStoreTrainsWithDefaultSettings()
     {
         using var engine = Open();
