@@ -74,7 +74,7 @@ public static class HardeningRuns
     {
         foreach (string line in File.ReadLines($"/proc/{pid}/status"))
             if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], Inv) / 1024.0;
+                return long.Parse(line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[1], Inv) / 1024.0; // a tab, not a space, precedes 8-digit values
         return double.NaN;
     }
 

@@ -35,7 +35,8 @@ internal static class ServerSideBySide
             Ingest(engine, items, dim, collabDim, users);
             Console.Error.WriteLine($"ingested {items:N0} items and {users:N0} users in {sw.Elapsed.TotalSeconds:F1} s");
 
-            var options = new RankServerOptions { Port = 0, HttpPort = null, Limits = new ServerLimits { RequestTimeout = timeout } };
+            // No background refit: its training would compete with the measured requests (and change what RANK serves).
+            var options = new RankServerOptions { Port = 0, HttpPort = null, Limits = new ServerLimits { RequestTimeout = timeout }, Refit = new RefitOptions { CheckInterval = null } };
             using var host = RankServerHost.Build(engine, options);
             host.StartAsync().GetAwaiter().GetResult();
             var endPoint = host.ServerState().RespEndPoint!;
