@@ -26,7 +26,7 @@ internal sealed record ShardDots(float[]? Content, float[]? Second);
 /// threshold most rows fail with one comparison. The heaps are merged; only when items tie exactly at the k-th
 /// score is the shard scanned again, for the rows with that score, so the cut follows the one tie rule (score,
 /// then id) however many items tie. Scores are computed the same way for every row wherever it falls in a block,
-/// so the score of a returned item is exactly the one <see cref="ScoreRow"/> recomputes.
+/// so the score of a returned item is exactly the one <see cref="PartsOf"/> recomputes.
 /// </summary>
 internal static unsafe class ShardSearch
 {
@@ -64,18 +64,19 @@ internal static unsafe class ShardSearch
     /// <summary>Tests force an int8 kernel here (null: the best the CPU has).</summary>
     internal static Int8Kernel? ForcedInt8Kernel { get; set; }
 
-    /// <summary>The fused score of one row, computed exactly as the scan computes it.</summary>
-    public static float ScoreRow(ShardSnapshot snapshot, ShardFactors? factors, ShardQuery query, int contentSlot, int collabSlot, int row) =>
-        new Plan(snapshot, factors, query, contentSlot, collabSlot).Score(row);
-
-    /// <summary>The parts of a row's score (content term, second term, each boost), as the scan adds them.</summary>
-    public static (float Content, float Second, float[] Boosts) PartsOf(ShardSnapshot snapshot, ShardFactors? factors, ShardQuery query, int contentSlot, int collabSlot, int row,
-        ShardDots? dots = null)
+    /// <summary>The parts of several rows' scores, with one plan (the query vectors are read once).</summary>
+    public static (float Content, float Second, float[] Boosts)[] PartsOf(ShardSnapshot snapshot, ShardFactors? factors, ShardQuery query, int contentSlot, int collabSlot,
+        ReadOnlySpan<int> rows, ShardDots? dots = null)
     {
         var plan = new Plan(snapshot, factors, query, contentSlot, collabSlot, dots);
-        var boosts = new float[plan.BoostColumns.Length];
-        for (int b = 0; b < boosts.Length; b++) boosts[b] = plan.BoostTerm(b, row);
-        return (plan.ContentTerm(row), plan.SecondTerm(row), boosts);
+        var parts = new (float, float, float[])[rows.Length];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            var boosts = new float[plan.BoostColumns.Length];
+            for (int b = 0; b < boosts.Length; b++) boosts[b] = plan.BoostTerm(b, rows[i]);
+            parts[i] = (plan.ContentTerm(rows[i]), plan.SecondTerm(rows[i]), boosts);
+        }
+        return parts;
     }
 
     /// <summary>

@@ -38,14 +38,24 @@ internal static class CatalogRanker
         if (diversity.Lambda > 0 && pool.Count > 1) chosen = Diversify(snapshot, pool, k, diversity, contentSlot);
         else if (pool.Count > k) chosen = pool.GetRange(0, k);
 
+        // Score parts, one plan per shard for all of its returned rows.
         var items = new RankedItem[chosen.Count];
-        for (int i = 0; i < items.Length; i++)
+        for (int s = 0; s < snapshot.Shards.Count; s++)
         {
-            var (s, hit) = chosen[i];
-            var (content, second, boosts) = ShardSearch.PartsOf(snapshot.Shards[s], factors[s], query, contentSlot, collabSlot, hit.Row, dots?[s]);
-            var boostParts = new KeyValuePair<string, float>[boosts.Length];
-            for (int b = 0; b < boosts.Length; b++) boostParts[b] = new(query.Boosts[b].Key, boosts[b]);
-            items[i] = new RankedItem(hit.Id, hit.Score, new ScoreParts(content, second, boostParts));
+            var positions = new List<int>();
+            for (int i = 0; i < chosen.Count; i++)
+                if (chosen[i].Shard == s) positions.Add(i);
+            if (positions.Count == 0) continue;
+            var rows = positions.Select(i => chosen[i].Hit.Row).ToArray();
+            var parts = ShardSearch.PartsOf(snapshot.Shards[s], factors[s], query, contentSlot, collabSlot, rows, dots?[s]);
+            for (int j = 0; j < positions.Count; j++)
+            {
+                var (content, second, boosts) = parts[j];
+                var boostParts = new KeyValuePair<string, float>[boosts.Length];
+                for (int b = 0; b < boosts.Length; b++) boostParts[b] = new(query.Boosts[b].Key, boosts[b]);
+                var hit = chosen[positions[j]].Hit;
+                items[positions[j]] = new RankedItem(hit.Id, hit.Score, new ScoreParts(content, second, boostParts));
+            }
         }
         return items;
     }
