@@ -39,7 +39,8 @@ public sealed partial class RankingEngine
             if (model is null) user.Vectors.TryGetValue(Collab, out userCollab);
         }
         float[]? queryVector = string.IsNullOrWhiteSpace(request.QueryText) ? null : Encode([request.QueryText!]).Vector(0).ToArray();
-        var choice = RankStrategyChooser.Choose(request.UserId, user is not null, userContent, userCollab, modelVector, queryVector, parameters);
+        var choice = RankStrategyChooser.Choose(request.UserId, user is not null, userContent, userCollab, modelVector, queryVector, parameters,
+            contentWeightGiven: request.ContentWeight is not null);
         parameters = choice.Parameters;
 
         var query = new ShardQuery

@@ -11,9 +11,21 @@ internal static class RankStrategyChooser
     /// <summary>The chosen strategy, its explanation, the content-space query and the parameters to rank with.</summary>
     public readonly record struct Choice(RankStrategy Strategy, string Explanation, float[]? Content, RankingParameters Parameters);
 
+    /// <param name="userId">The request's user id, or null.</param>
+    /// <param name="userKnown">True when the store has that user.</param>
+    /// <param name="userContent">The user's pooled content profile, or null.</param>
+    /// <param name="userCollab">The user's pooled collab profile (only without a model), or null.</param>
+    /// <param name="modelVector">The model's user vector, or null.</param>
+    /// <param name="queryVector">The encoded query text, or null.</param>
+    /// <param name="parameters">The resolved parameters.</param>
+    /// <param name="contentWeightGiven">True when the request set the content weight itself (then it is kept as given).</param>
     public static Choice Choose(string? userId, bool userKnown, float[]? userContent, float[]? userCollab, float[]? modelVector, float[]? queryVector,
-        RankingParameters parameters)
+        RankingParameters parameters, bool contentWeightGiven = false)
     {
+        // A query asks for its text to count: a trained model may have tuned the profile's content weight to 0 (its
+        // item factors already carry what the profile's content would add), but that must not silence the query.
+        if (queryVector is not null && !contentWeightGiven && parameters.ContentWeight == 0)
+            parameters = parameters with { ContentWeight = 1 };
         if (userContent is not null || userCollab is not null || modelVector is not null)
         {
             string explanation = queryVector is null ? "personalised from the user's profile" : "personalised from the user's profile and the query";

@@ -149,3 +149,30 @@ public sealed class RankingCoreTests
         Assert.Contains("dimensions", Assert.Throws<ArgumentException>(() => CatalogKit.Rank(cat, [1f, 0f], [1f, 2f])).Message);
     }
 }
+
+/// <summary>How a request is personalised when the trained defaults weigh the profile's content at 0.</summary>
+public sealed class RankStrategyChooserTests
+{
+    private static readonly float[] Query = [0f, 1f];
+
+    [Fact]
+    public void A_query_counts_even_when_the_tuned_content_weight_is_zero_unless_the_request_sets_it()
+    {
+        var tuned = new RankingParameters { ContentWeight = 0, CollabWeight = 1 };
+        var cold = RankStrategyChooser.Choose(null, false, null, null, null, Query, tuned);
+        Assert.Equal(RankStrategy.QueryOnly, cold.Strategy);
+        Assert.Equal(1f, cold.Parameters.ContentWeight);
+        Assert.Equal(Query, cold.Content);
+        var personal = RankStrategyChooser.Choose("u", true, null, null, [0.5f], Query, tuned);
+        Assert.Equal(RankStrategy.Personalized, personal.Strategy);
+        Assert.Equal(1f, personal.Parameters.ContentWeight);
+        // Asked for explicitly, a weight of 0 stays 0; without a query the tuned 0 stays too.
+        Assert.Equal(0f, RankStrategyChooser.Choose(null, false, null, null, null, Query, tuned, contentWeightGiven: true).Parameters.ContentWeight);
+        Assert.Equal(0f, RankStrategyChooser.Choose("u", true, null, null, [0.5f], null, tuned).Parameters.ContentWeight);
+        // Cold start without a query: popularity.
+        var popular = RankStrategyChooser.Choose("x", false, null, null, null, null, tuned);
+        Assert.Equal(RankStrategy.Popularity, popular.Strategy);
+        Assert.Equal(1f, popular.Parameters.Boosts["popularity"]);
+        Assert.Contains("unknown user 'x'", popular.Explanation);
+    }
+}
