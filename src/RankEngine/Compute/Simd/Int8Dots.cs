@@ -64,11 +64,20 @@ internal static unsafe class Int8Dots
         switch (kernel)
         {
             case Int8Kernel.AvxVnni:
-                for (int i = 0; i < n; i++) output[i] = DotVnni(query, rows + (long)i * stride, stride);
+            {
+                // Four rows per pass: each query chunk is loaded once for four rows, and four chains run side by side.
+                int i = 0;
+                for (; i + 4 <= n; i += 4) DotVnni4(query, rows + (long)i * stride, stride, output + i);
+                for (; i < n; i++) output[i] = DotVnni(query, rows + (long)i * stride, stride);
                 break;
+            }
             case Int8Kernel.Avx512BW:
-                for (int i = 0; i < n; i++) output[i] = Dot512(query, rows + (long)i * stride, stride);
+            {
+                int i = 0;
+                for (; i + 4 <= n; i += 4) Dot512x4(query, rows + (long)i * stride, stride, output + i);
+                for (; i < n; i++) output[i] = Dot512(query, rows + (long)i * stride, stride);
                 break;
+            }
             case Int8Kernel.Avx2:
                 for (int i = 0; i < n; i++) output[i] = Dot256(query, rows + (long)i * stride, stride);
                 break;
@@ -88,6 +97,45 @@ internal static unsafe class Int8Dots
             a1 = AvxVnni.MultiplyWideningAndAdd(a1, Vector256.Load(q + c + 32), Vector256.Load(r + c + 32));
         }
         return Vector256.Sum(a0 + a1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void DotVnni4(byte* q, sbyte* r, int stride, int* output)
+    {
+        sbyte* r1 = r + stride, r2 = r1 + stride, r3 = r2 + stride;
+        Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (int c = 0; c < stride; c += 32)
+        {
+            var qv = Vector256.Load(q + c);
+            a0 = AvxVnni.MultiplyWideningAndAdd(a0, qv, Vector256.Load(r + c));
+            a1 = AvxVnni.MultiplyWideningAndAdd(a1, qv, Vector256.Load(r1 + c));
+            a2 = AvxVnni.MultiplyWideningAndAdd(a2, qv, Vector256.Load(r2 + c));
+            a3 = AvxVnni.MultiplyWideningAndAdd(a3, qv, Vector256.Load(r3 + c));
+        }
+        output[0] = Vector256.Sum(a0);
+        output[1] = Vector256.Sum(a1);
+        output[2] = Vector256.Sum(a2);
+        output[3] = Vector256.Sum(a3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Dot512x4(byte* q, sbyte* r, int stride, int* output)
+    {
+        var ones = Vector512.Create((short)1);
+        sbyte* r1 = r + stride, r2 = r1 + stride, r3 = r2 + stride;
+        Vector512<int> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (int c = 0; c < stride; c += 64)
+        {
+            var qv = Vector512.Load(q + c);
+            a0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(qv, Vector512.Load(r + c)), ones);
+            a1 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(qv, Vector512.Load(r1 + c)), ones);
+            a2 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(qv, Vector512.Load(r2 + c)), ones);
+            a3 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(qv, Vector512.Load(r3 + c)), ones);
+        }
+        output[0] = Vector512.Sum(a0);
+        output[1] = Vector512.Sum(a1);
+        output[2] = Vector512.Sum(a2);
+        output[3] = Vector512.Sum(a3);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
