@@ -300,22 +300,18 @@ internal static unsafe class ShardSearch
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public bool IsVisible(int row) => _died[row] > _version;
 
-        public float ContentTerm(int row)
-        {
-            if (_contentMatrix is null) return 0f;
-            if (_contentDots is not null) return _contentWeight * Finite0(_contentDots[row]);
-            fixed (float* q = _contentQuery)
-            fixed (float* m = _contentMatrix)
-                return _contentWeight * Finite0(RowDot(q, m + (long)row * _contentDim, _contentDim));
-        }
+        public float ContentTerm(int row) => Term(_contentMatrix, _contentDots, _contentQuery, _contentDim, _contentWeight, row);
 
-        public float SecondTerm(int row)
+        public float SecondTerm(int row) => Term(_secondMatrix, _secondDots, _secondQuery, _secondDim, _secondWeight, row);
+
+        /// <summary>weight · finite(query · row): precomputed by a device, or one row of the host matrix; 0 when the term is off.</summary>
+        private static float Term(float[]? matrix, float[]? dots, float[] query, int dim, float weight, int row)
         {
-            if (_secondMatrix is null) return 0f;
-            if (_secondDots is not null) return _secondWeight * Finite0(_secondDots[row]);
-            fixed (float* q = _secondQuery)
-            fixed (float* m = _secondMatrix)
-                return _secondWeight * Finite0(RowDot(q, m + (long)row * _secondDim, _secondDim));
+            if (matrix is null) return 0f;
+            if (dots is not null) return weight * Finite0(dots[row]);
+            fixed (float* q = query)
+            fixed (float* m = matrix)
+                return weight * Finite0(RowDot(q, m + (long)row * dim, dim));
         }
 
         public float BoostTerm(int b, int row)
