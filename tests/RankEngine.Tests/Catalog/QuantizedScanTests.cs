@@ -147,12 +147,15 @@ public class QuantizedScanTests(ITestOutputHelper output)
         }).ToList();
         exact.AddItems(items);
         int8.AddItems(items);
+        // The same timestamps in both engines: profiles decay by event age, so "now" would differ between them.
+        var at = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
         for (int u = 0; u < 5; u++)
             for (int n = 0; n < 6; n++)
             {
                 string item = "x" + random.Next(3000);
-                exact.RecordEvent("u" + u, item, UserEventKind.Like);
-                int8.RecordEvent("u" + u, item, UserEventKind.Like);
+                var when = at.AddMinutes(u * 10 + n);
+                exact.RecordEvent("u" + u, item, UserEventKind.Like, timestamp: when);
+                int8.RecordEvent("u" + u, item, UserEventKind.Like, timestamp: when);
             }
         for (int u = 0; u < 5; u++)
         {

@@ -110,11 +110,13 @@ public class ShardSearchTests(Xunit.Abstractions.ITestOutputHelper output)
         var queryRandom = new Random(9);
         int checkedItems = 0;
         var p = new RankingParameters { ContentWeight = 0.7f, CollabWeight = 1.3f, Boosts = new Dictionary<string, float> { ["popularity"] = 0.001f } };
-        var deadline = DateTime.UtcNow.AddSeconds(6);
+        // Until enough writes and compactions have interleaved with the rankings (bounded: a slow machine writes slowly).
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         int rounds = 0;
-        while (rounds < 40 || (DateTime.UtcNow < deadline && Interlocked.Read(ref compactions) < 5))
+        while ((rounds < 40 || Interlocked.Read(ref writes) < 200 || Interlocked.Read(ref compactions) < 3) && clock.Elapsed < TimeSpan.FromSeconds(90))
         {
             rounds++;
+            if (rounds % 2 == 0) await Task.Delay(1); // leave the writers some CPU on two cores
             var content = CatalogKit.Unit(RandomQuery(queryRandom, Content));
             var collab = RandomQuery(queryRandom, Collab);
             var filters = rounds % 3 == 0 ? new[] { ItemFilter.Parse("genres=" + Genres[rounds % Genres.Length]) } : [];

@@ -39,9 +39,11 @@ public sealed class ShardedEngineTests
         }
         engine.AddItems(items);
         for (int i = 0; i < 100; i++) engine.DeleteItem(items[i * 7].Id);
+        // Fixed timestamps: profiles decay by event age, so "now" would differ between the two engines.
+        var at = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
         for (int u = 0; u < 10; u++)
             for (int n = 0; n < 8; n++)
-                engine.RecordEvent($"u{u}", items[random.Next(700, items.Count)].Id, UserEventKind.Like); // past the deleted ones
+                engine.RecordEvent($"u{u}", items[random.Next(700, items.Count)].Id, UserEventKind.Like, timestamp: at.AddMinutes(u * 10 + n)); // past the deleted ones
     }
 
     [Fact]
