@@ -134,9 +134,6 @@ internal sealed class ShardSnapshot
     /// <summary>True when some row has (or had) a field of this name.</summary>
     public bool HasField(string field) => _generation.Columns.Number(field) is not null || _generation.Columns.Values(field) is not null;
 
-    /// <summary>Every field name some row of the generation has.</summary>
-    public IEnumerable<string> FieldNames => _generation.Columns.NumberFields.Concat(_generation.Columns.ValueFields);
-
     /// <summary>Names of the tag and string fields.</summary>
     public ICollection<string> ValueFieldNames => _generation.Columns.ValueFields;
 

@@ -12,7 +12,6 @@ namespace RankEngine.Catalog;
 internal sealed class ShardedCatalog
 {
     private readonly CatalogShard[] _shards;
-    private long _changeCount;
 
     /// <param name="schema">The vectors every item may have.</param>
     /// <param name="shardCount">Shards to spread items over.</param>
@@ -29,8 +28,16 @@ internal sealed class ShardedCatalog
     public int ShardCount => _shards.Length;
     public IReadOnlyList<CatalogShard> Shards => _shards;
 
-    /// <summary>Count of item writes and compactions so far (a cheap staleness check).</summary>
-    public long ChangeCount => Interlocked.Read(ref _changeCount);
+    /// <summary>Count of item writes and compactions so far (a cheap staleness check): the sum of the shards' versions.</summary>
+    public long ChangeCount
+    {
+        get
+        {
+            long n = 0;
+            foreach (var s in _shards) n += s.Current.Version;
+            return n;
+        }
+    }
 
     /// <summary>The shard an id lives in: XxHash3 of its UTF-16 code units, so the same everywhere and every run.</summary>
     public int ShardOf(string id) => _shards.Length == 1 ? 0 : (int)(XxHash3.HashToUInt64(MemoryMarshal.AsBytes(id.AsSpan())) % (ulong)_shards.Length);
@@ -83,18 +90,9 @@ internal sealed class ShardedCatalog
         foreach (var s in _shards) s.EnsureCapacity(rows / _shards.Length + 64);
     }
 
-    internal void Upsert(string id, ReadOnlySpan<byte> value)
-    {
-        _shards[ShardOf(id)].Upsert(id, value);
-        Interlocked.Increment(ref _changeCount);
-    }
+    internal void Upsert(string id, ReadOnlySpan<byte> value) => _shards[ShardOf(id)].Upsert(id, value);
 
-    internal bool Remove(string id)
-    {
-        bool removed = _shards[ShardOf(id)].Remove(id);
-        if (removed) Interlocked.Increment(ref _changeCount);
-        return removed;
-    }
+    internal bool Remove(string id) => _shards[ShardOf(id)].Remove(id);
 
     /// <summary>Compacts every shard whose dead rows exceed <paramref name="deadShare"/> of its rows (and 1,024 rows); returns rows dropped.</summary>
     public int CompactSparse(double deadShare)
@@ -105,7 +103,6 @@ internal sealed class ShardedCatalog
             var current = s.Current;
             if (current.RowCount > 1024 && current.RowCount - current.LiveCount > deadShare * current.RowCount) dropped += s.Compact();
         }
-        if (dropped > 0) Interlocked.Increment(ref _changeCount);
         return dropped;
     }
 
@@ -114,7 +111,6 @@ internal sealed class ShardedCatalog
     {
         int dropped = 0;
         foreach (var s in _shards) dropped += s.Compact();
-        if (dropped > 0) Interlocked.Increment(ref _changeCount);
         return dropped;
     }
 }
@@ -167,7 +163,4 @@ internal sealed class CatalogSnapshot
                 if (snapshot.IsVisible(row)) yield return (s, row);
         }
     }
-
-    /// <summary>Every field name some item has (or had) in this version.</summary>
-    public IEnumerable<string> FieldNames => Shards.SelectMany(s => s.FieldNames).Distinct(StringComparer.Ordinal);
 }
