@@ -198,7 +198,7 @@ internal sealed partial class RankStore
     /// <summary>Builds a fresh mirror from the store, as open does (benchmarks time this).</summary>
     internal ShardedCatalog BuildCatalogMirrorForBenchmark()
     {
-        var mirror = new ShardedCatalog(_schema, _options.CatalogShards, _options.QuantizedVector is { } q ? _schema.GetSlot(q) : -1);
+        var mirror = NewCatalog(_schema, _options);
         FillMirror(mirror);
         return mirror;
     }

@@ -53,7 +53,7 @@ internal sealed partial class RankStore : IDisposable
         _kvDevice = kvDevice;
         _kv = kv;
         _wal = wal;
-        _mirror = new ShardedCatalog(schema, options.CatalogShards, options.QuantizedVector is { } q ? schema.GetSlot(q) : -1);
+        _mirror = NewCatalog(schema, options);
         _stripes = new object[StripeCount];
         for (int i = 0; i < StripeCount; i++)
             _stripes[i] = new object();
@@ -64,6 +64,10 @@ internal sealed partial class RankStore : IDisposable
 
     /// <summary>The data directory (full path).</summary>
     public string DataDirectory => _directory;
+
+    /// <summary>An empty catalog as the options ask for it (shard count, the vector kept in int8 too).</summary>
+    private static ShardedCatalog NewCatalog(StoreSchema schema, StoreOptions options) =>
+        new(schema, options.CatalogShards, options.QuantizedVector is { } q ? schema.GetSlot(q) : -1);
 
     /// <summary>The item catalog (vectors and field columns, in versioned shards), kept in step with every write.</summary>
     internal ShardedCatalog Catalog => _mirror;
