@@ -38,9 +38,8 @@ internal sealed class ShardDeviceCopy : IDisposable
     {
         int rows = snapshot.RowCount;
         if (rows == 0 || query.Candidates is not null) return null;
-        bool content = !query.Content.IsEmpty && query.ContentWeight != 0 && contentSlot >= 0;
-        bool second = !query.Second.IsEmpty && query.SecondWeight != 0
-            && (query.SecondIsModel ? factors is not null && factors.Dimension == query.Second.Length && factors.RowCount >= rows : collabSlot >= 0);
+        // The terms the scan will use, by the scan's own rule: a dot array for an unused term would be wasted work.
+        var (content, second) = ShardSearch.ActiveTerms(snapshot, factors, query, contentSlot, collabSlot);
         if (!content && !second) return null;
         // Backends refuse non-finite queries; the host scan treats such a term as 0, so let it.
         if (!AllFinite(query.Content.Span) || !AllFinite(query.Second.Span)) return null;

@@ -58,6 +58,19 @@ internal static unsafe class ShardSearch
         }
     }
 
+    /// <summary>
+    /// Which terms of the fused score a query has: the content term (a query, a weight, a content slot) and the second
+    /// term (a query and a weight, against model factors covering every row of the snapshot, or the collab slot).
+    /// </summary>
+    public static (bool Content, bool Second) ActiveTerms(ShardSnapshot snapshot, ShardFactors? factors, ShardQuery query, int contentSlot, int collabSlot)
+    {
+        bool content = !query.Content.IsEmpty && query.ContentWeight != 0 && contentSlot >= 0;
+        bool second = !query.Second.IsEmpty && query.SecondWeight != 0 && (query.SecondIsModel
+            ? factors is not null && factors.Dimension == query.Second.Length && factors.RowCount >= snapshot.RowCount
+            : collabSlot >= 0);
+        return (content, second);
+    }
+
     /// <summary>Candidates a quantised first pass keeps for exact re-scoring of a top k.</summary>
     public static int QuantizedCandidates(int k) => Math.Max(8 * k, k + 200);
 
@@ -226,11 +239,12 @@ internal static unsafe class ShardSearch
             _secondDots = dots?.Second;
             _version = snapshot.Version;
             _died = snapshot.DiedArray;
+            var (contentActive, secondActive) = ActiveTerms(snapshot, factors, query, contentSlot, collabSlot);
             _contentQuery = query.Content.ToArray();
             _contentWeight = query.ContentWeight;
             _contentDim = 0;
             _contentMatrix = null;
-            if (_contentQuery.Length > 0 && _contentWeight != 0 && contentSlot >= 0)
+            if (contentActive)
             {
                 _contentDim = snapshot.Schema.Vectors[contentSlot].Dimension;
                 if (_contentQuery.Length != _contentDim) throw new ArgumentException($"content query has {_contentQuery.Length} dimensions, the catalog {_contentDim}");
@@ -240,22 +254,16 @@ internal static unsafe class ShardSearch
             _secondWeight = query.SecondWeight;
             _secondDim = 0;
             _secondMatrix = null;
-            if (_secondQuery.Length > 0 && _secondWeight != 0)
+            if (secondActive && query.SecondIsModel)
             {
-                if (query.SecondIsModel)
-                {
-                    if (factors is not null && factors.Dimension == _secondQuery.Length && factors.RowCount >= snapshot.RowCount)
-                    {
-                        _secondMatrix = factors.Matrix;
-                        _secondDim = factors.Dimension;
-                    }
-                }
-                else if (collabSlot >= 0)
-                {
-                    _secondDim = snapshot.Schema.Vectors[collabSlot].Dimension;
-                    if (_secondQuery.Length != _secondDim) throw new ArgumentException($"collab query has {_secondQuery.Length} dimensions, the catalog {_secondDim}");
-                    _secondMatrix = snapshot.MatrixArray(collabSlot);
-                }
+                _secondMatrix = factors!.Matrix;
+                _secondDim = factors.Dimension;
+            }
+            else if (secondActive)
+            {
+                _secondDim = snapshot.Schema.Vectors[collabSlot].Dimension;
+                if (_secondQuery.Length != _secondDim) throw new ArgumentException($"collab query has {_secondQuery.Length} dimensions, the catalog {_secondDim}");
+                _secondMatrix = snapshot.MatrixArray(collabSlot);
             }
             var columns = new List<double[]>();
             var weights = new List<float>();
