@@ -13,6 +13,16 @@ namespace RankEngine.Compute.Simd;
 /// </summary>
 internal sealed unsafe partial class SimdCpuBackend : IComputeBackend
 {
+    /// <param name="int8Kernel">The int8 GEMM kernel for int8 weight matrices (Auto: the best this CPU has; a forced
+    /// kernel the CPU lacks throws <see cref="NotSupportedException"/>).</param>
+    public SimdCpuBackend(Int8Kernel int8Kernel = Int8Kernel.Auto)
+    {
+        Int8Kernel = Int8Dots.Resolve(int8Kernel);
+    }
+
+    /// <summary>The kernel int8 weight matrices run on.</summary>
+    public Int8Kernel Int8Kernel { get; }
+
     public string Name => "simd";
 
     public string DeviceDescription =>
