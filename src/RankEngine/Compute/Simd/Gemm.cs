@@ -264,7 +264,8 @@ internal static unsafe class Gemm
             }
     }
 
-    private static void ApplyEpilogue(float* row, int cols, int col0, int rowIndex, in Epilogue ep)
+    /// <summary>Bias, activation and a separate residual on one finished output row segment.</summary>
+    internal static void ApplyEpilogue(float* row, int cols, int col0, int rowIndex, in Epilogue ep)
     {
         var y = new Span<float>(row, cols);
         if (ep.Bias != null)

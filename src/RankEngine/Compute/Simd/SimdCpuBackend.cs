@@ -9,7 +9,8 @@ namespace RankEngine.Compute.Simd;
 /// <summary>
 /// The fast CPU backend: packed-panel GEMM with Vector512/Vector256 FMA micro-kernels and fused bias, activation and
 /// residual; vectorised LayerNorm, attention and pooling; all cores. fp16 weight matrices stay fp16 in memory and are
-/// widened per K block inside the GEMM; int8 weights are dequantised to fp32 at load. Compute is fp32. Scoring and top-k over a catalog live in SimdCpuBackend.Scoring.cs.
+/// widened per K block inside the GEMM; int8 weight matrices stay int8 and run on the int8 GEMM (<see cref="Int8Gemm"/>,
+/// activations quantised per row, int32 accumulation) with the kernel chosen from what the CPU reports. Other compute is fp32. Scoring and top-k over a catalog live in SimdCpuBackend.Scoring.cs.
 /// </summary>
 internal sealed unsafe partial class SimdCpuBackend : IComputeBackend
 {
@@ -26,7 +27,7 @@ internal sealed unsafe partial class SimdCpuBackend : IComputeBackend
     public string Name => "simd";
 
     public string DeviceDescription =>
-        $"CPU, {Environment.ProcessorCount} threads, {(Avx512F.IsSupported ? "AVX-512" : Fma.IsSupported ? "AVX2+FMA" : "scalar")} GEMM";
+        $"CPU, {Environment.ProcessorCount} threads, {(Avx512F.IsSupported ? "AVX-512" : Fma.IsSupported ? "AVX2+FMA" : "scalar")} GEMM, int8 GEMM {Int8Kernel}";
 
     public bool Supports(ComputeOp op, TensorType weightType) => weightType != TensorType.U8;
 
@@ -34,10 +35,12 @@ internal sealed unsafe partial class SimdCpuBackend : IComputeBackend
     {
         if (role == WeightRole.MatMul)
         {
-            // fp16 matrices stay fp16 (half the bytes streamed per token: what bounds small batches); int8 and fp32
-            // become fp32 panels.
+            // fp16 matrices stay fp16 (half the bytes streamed per token: what bounds small batches); int8 matrices stay
+            // int8 for the integer kernels.
             if (tensor.Type == TensorType.F16)
                 return new PackedMatrix(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Half>(tensor.Bytes), tensor.Rows, tensor.Columns);
+            if (tensor.Type == TensorType.I8)
+                return Int8PackedMatrix.FromTensor(tensor);
             return new PackedMatrix(tensor.ToFloat32(), tensor.Rows, tensor.Columns);
         }
         var t = new HostTensor(tensor.Rows, tensor.Columns);
@@ -90,19 +93,20 @@ internal sealed unsafe partial class SimdCpuBackend : IComputeBackend
         IDeviceTensor y, IDeviceTensor? residual, int rows)
     {
         var xs = HostTensor.Cast(x, "x");
-        var w = weight as PackedMatrix ?? throw new ArgumentException("weight was not uploaded with WeightRole.MatMul");
+        var w = weight is PackedMatrix or Int8PackedMatrix ? weight : throw new ArgumentException("weight was not uploaded with WeightRole.MatMul");
         var b = bias is null ? null : HostTensor.Cast(bias, "bias");
         var ys = HostTensor.Cast(y, "y");
         var r = residual is null ? null : HostTensor.Cast(residual, "residual");
         if (ReferenceEquals(xs, ys)) throw new ArgumentException("Linear cannot write its output over its input");
-        if (xs.Columns != w.InputSize) throw new ArgumentException($"x has {xs.Columns} columns, weight expects {w.InputSize}");
-        if (ys.Columns != w.OutputSize) throw new ArgumentException($"y has {ys.Columns} columns, weight produces {w.OutputSize}");
+        if (xs.Columns != w.Columns) throw new ArgumentException($"x has {xs.Columns} columns, weight expects {w.Columns}");
+        if (ys.Columns != w.Rows) throw new ArgumentException($"y has {ys.Columns} columns, weight produces {w.Rows}");
         if (rows > xs.Rows || rows > ys.Rows) throw new ArgumentException($"{rows} rows exceed the tensors' capacity");
-        if (b is not null && b.Length != w.OutputSize) throw new ArgumentException($"bias has {b.Length} values, expected {w.OutputSize}");
+        if (b is not null && b.Length != w.Rows) throw new ArgumentException($"bias has {b.Length} values, expected {w.Rows}");
         if (r is not null && (r.Columns != ys.Columns || r.Rows < rows)) throw new ArgumentException("residual shape differs from the output");
         var ep = new Epilogue(b is null ? null : b.Pointer, activation, r is null ? null : r.Pointer, r?.Columns ?? 0,
             residualInOutput: r is not null && ReferenceEquals(r, ys));
-        Gemm.Multiply(xs.Pointer, xs.Columns, w, ys.Pointer, ys.Columns, rows, ep);
+        if (w is Int8PackedMatrix q) Int8Gemm.Multiply(Int8Kernel, xs.Pointer, xs.Columns, q, ys.Pointer, ys.Columns, rows, ep);
+        else Gemm.Multiply(xs.Pointer, xs.Columns, (PackedMatrix)w, ys.Pointer, ys.Columns, rows, ep);
     }
 
     public void LayerNorm(IDeviceTensor x, IDeviceWeight gamma, IDeviceWeight beta, float eps, IDeviceTensor y, int rows)
