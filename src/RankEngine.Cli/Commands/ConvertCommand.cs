@@ -21,10 +21,16 @@ internal static class ConvertCommand
         var output = new Option<FileInfo>("--out", "-o") { Description = "Weight file to write (.rem).", Required = true };
         var dtype = new Option<string>("--dtype")
         {
-            Description = "Storage type of the weight matrices: f32, f16 or i8 (int8 with per-row scales).",
+            Description = "Storage type of the weight matrices: f32, f16 (half the size; computed in fp32) or i8 (int8 with one " +
+                "scale per output row; run by the int8 GEMM, which quantises activations per row). Embeddings, norms and biases stay f32.",
             DefaultValueFactory = _ => "f32",
         };
         dtype.AcceptOnlyFromAmong("f32", "f16", "i8");
+        var quantize = new Option<string?>("--quantize")
+        {
+            Description = "Quantise the weight matrices: int8 (the same as --dtype i8).",
+        };
+        quantize.AcceptOnlyFromAmong("int8");
         var pooling = new Option<string?>("--pooling")
         {
             Description = "Pooling (safetensors only): cls or mean. Default: sentence-transformers' 1_Pooling/config.json if present, else cls.",
@@ -35,13 +41,23 @@ internal static class ConvertCommand
 
         var command = new Command("convert", "Convert pretrained weights to RankEngine's weight file format.")
         {
-            from, source, output, dtype, pooling, noNormalize, maxLength,
+            from, source, output, dtype, quantize, pooling, noNormalize, maxLength,
         };
         command.SetAction(parse =>
         {
             var dir = parse.GetValue(source)!;
             var outFile = parse.GetValue(output)!;
             WeightFileFormat.TryFromWire(parse.GetValue(dtype), out var storage);
+            if (parse.GetValue(quantize) == "int8")
+            {
+                bool dtypeGiven = parse.GetResult(dtype) is { Implicit: false };
+                if (dtypeGiven && storage != TensorType.I8)
+                {
+                    Console.Error.WriteLine($"error: --quantize int8 stores int8 matrices, but --dtype {parse.GetValue(dtype)} was also given; pass one of them");
+                    return 2;
+                }
+                storage = TensorType.I8;
+            }
             var options = new BertConversionOptions
             {
                 MatrixStorage = storage,

@@ -86,6 +86,7 @@ internal sealed class WeightFileWriter
                 entry.Offset = offset;
                 offset = WeightFileFormat.AlignUp(offset + data.Length, WeightFileFormat.Alignment);
             }
+            RecordQuantisation();
             var header = new WeightFileHeader { Config = _config, Tensors = _tensors.ConvertAll(t => t.Entry), Metadata = Metadata };
             headerBytes = JsonSerializer.SerializeToUtf8Bytes(header, ModelJsonContext.Default.WeightFileHeader);
             if (headerBytes.Length == dataStart) break;
@@ -145,6 +146,19 @@ internal sealed class WeightFileWriter
                 q[r * cols + c] = (sbyte)Math.Clamp((int)MathF.Round(row[c] / scale), -127, 127);
         }
         return data;
+    }
+
+    /// <summary>
+    /// Says in the metadata how the quantised tensors were made (each tensor's entry already names its type), so a file
+    /// explains itself to tools that do not know this build's rules.
+    /// </summary>
+    private void RecordQuantisation()
+    {
+        if (_tensors.Exists(t => t.Entry.Type == "i8"))
+            Metadata["quantization.i8"] = "symmetric int8 per output row: scale = max|w| / 127, q = round-to-nearest-even(w / scale) " +
+                "clamped to ±127; the float32 scales follow the values at the next 4-byte boundary";
+        if (_tensors.Exists(t => t.Entry.Type == "f16"))
+            Metadata["quantization.f16"] = "IEEE 754 binary16, round to nearest even";
     }
 
     /// <summary>Convenience for UTF-8 text blobs.</summary>
