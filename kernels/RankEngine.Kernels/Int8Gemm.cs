@@ -12,10 +12,11 @@ namespace RankEngine.Kernels;
 /// <item><see cref="QuantizeRows"/>: one group per activation row; <c>max = max_k |x[i,k]|</c>; a row whose max is 0 or
 /// not finite quantises to zeros with scale 0; otherwise <c>q = clamp(round-half-even(x · (127 / max)), −127, 127)</c>
 /// and <c>s_a = max / 127</c> (the SIMD backend's contract, so both give the same integers).</item>
-/// <item><see cref="Kernel{TShape}"/>: the tiled GEMM of <see cref="Gemm"/> on packed int8 (four k per int, little-endian:
+/// <item><see cref="Kernel{TShape, TDot}"/>: the tiled GEMM of <see cref="Gemm"/> on packed int8 (four k per int, little-endian:
 /// element 4p + j is byte j of int p; rows padded with zero bytes to a multiple of 4), int32 accumulators, and the
-/// scales, bias, activation and residual fused into the store. On CUDA each 4-byte product-sum is one <c>dp4a</c>
-/// (inline PTX through <see cref="CudaAsm"/>; sm_61 and later); elsewhere four integer multiply-adds.</item>
+/// scales, bias, activation and residual fused into the store. With <see cref="Dp4aDot"/> on CUDA each 4-byte
+/// product-sum is one <c>dp4a</c> (inline PTX through <see cref="CudaAsm"/>; sm_61 and later); elsewhere, and with
+/// <see cref="PortableDot"/>, four integer multiply-adds.</item>
 /// </list>
 /// </summary>
 public static class Int8Gemm
@@ -103,27 +104,22 @@ public static class Int8Gemm
         return total;
     }
 
-    /// <summary><c>c + Σ_j a.byte[j] · b.byte[j]</c> over the four signed bytes of each int: <c>dp4a.s32.s32</c> on CUDA.</summary>
-    internal static int Dot4(int a, int b, int c)
-    {
-        if (CudaAsm.IsSupported)
-        {
-            CudaAsm.Emit("dp4a.s32.s32 %0, %1, %2, %3;", out int r, a, b, c);
-            return r;
-        }
-        return c + ((a << 24) >> 24) * ((b << 24) >> 24) + ((a << 16) >> 24) * ((b << 16) >> 24)
-                 + ((a << 8) >> 24) * ((b << 8) >> 24) + (a >> 24) * (b >> 24);
-    }
+    /// <summary><c>c + Σ_j a.byte[j] · b.byte[j]</c> over the four signed bytes of each int, with integer multiply-adds.</summary>
+    internal static int Dot4(int a, int b, int c) =>
+        c + ((a << 24) >> 24) * ((b << 24) >> 24) + ((a << 16) >> 24) * ((b << 16) >> 24)
+          + ((a << 8) >> 24) * ((b << 8) >> 24) + (a >> 24) * (b >> 24);
 
     /// <summary>
     /// <c>y[M,N] = act(acc · (xScale[m] · wScale[n]) + bias) + residual</c> with <c>acc = xq[M,K] · w[N,K]ᵀ</c> in int32, both
     /// operands packed int8 rows of ⌈K/4⌉ ints (explicitly grouped: grid (⌈N/4T⌉, ⌈M/4T⌉), group (T, T); same tiling
     /// and register blocking as <see cref="Gemm"/>). The residual may alias y.
     /// </summary>
-    public static void Kernel<TShape>(ArrayView<int> xq, ArrayView<float> xScale, ArrayView<int> w, ArrayView<float> wScale,
+    public static void Kernel<TShape, TDot>(ArrayView<int> xq, ArrayView<float> xScale, ArrayView<int> w, ArrayView<float> wScale,
         ArrayView<float> bias, ArrayView<float> residual, ArrayView<float> y, GemmArgs a)
         where TShape : struct, IGemmShape
+        where TDot : struct, IDot4
     {
+        TDot dot = default;
         var xs = SharedMemory.Allocate<int>(TileK4 * MaxTile); // [k4][m]
         var ws = SharedMemory.Allocate<int>(TileK4 * MaxTile); // [k4][n]
         int threads = default(TShape).Threads, tile = 4 * threads;
@@ -152,10 +148,10 @@ public static class Int8Gemm
                 int xo = kk * tile + ty, wo = kk * tile + tx;
                 int a0 = xs[xo], a1 = xs[xo + threads], a2 = xs[xo + 2 * threads], a3 = xs[xo + 3 * threads];
                 int b0 = ws[wo], b1 = ws[wo + threads], b2 = ws[wo + 2 * threads], b3 = ws[wo + 3 * threads];
-                c00 = Dot4(a0, b0, c00); c01 = Dot4(a0, b1, c01); c02 = Dot4(a0, b2, c02); c03 = Dot4(a0, b3, c03);
-                c10 = Dot4(a1, b0, c10); c11 = Dot4(a1, b1, c11); c12 = Dot4(a1, b2, c12); c13 = Dot4(a1, b3, c13);
-                c20 = Dot4(a2, b0, c20); c21 = Dot4(a2, b1, c21); c22 = Dot4(a2, b2, c22); c23 = Dot4(a2, b3, c23);
-                c30 = Dot4(a3, b0, c30); c31 = Dot4(a3, b1, c31); c32 = Dot4(a3, b2, c32); c33 = Dot4(a3, b3, c33);
+                c00 = dot.Dot(a0, b0, c00); c01 = dot.Dot(a0, b1, c01); c02 = dot.Dot(a0, b2, c02); c03 = dot.Dot(a0, b3, c03);
+                c10 = dot.Dot(a1, b0, c10); c11 = dot.Dot(a1, b1, c11); c12 = dot.Dot(a1, b2, c12); c13 = dot.Dot(a1, b3, c13);
+                c20 = dot.Dot(a2, b0, c20); c21 = dot.Dot(a2, b1, c21); c22 = dot.Dot(a2, b2, c22); c23 = dot.Dot(a2, b3, c23);
+                c30 = dot.Dot(a3, b0, c30); c31 = dot.Dot(a3, b1, c31); c32 = dot.Dot(a3, b2, c32); c33 = dot.Dot(a3, b3, c33);
             }
             Group.Barrier();
         }
@@ -190,6 +186,32 @@ public static class Int8Gemm
     }
 }
 
+/// <summary>How the int8 GEMM forms <c>c + Σ_j a.byte[j] · b.byte[j]</c> of two packed ints (a type, so ILGPU specialises on it).</summary>
+public interface IDot4
+{
+    int Dot(int a, int b, int c);
+}
+
+/// <summary><c>dp4a.s32.s32</c> on CUDA (sm_61 and later), integer multiply-adds on other accelerators.</summary>
+public readonly struct Dp4aDot : IDot4
+{
+    public int Dot(int a, int b, int c)
+    {
+        if (CudaAsm.IsSupported)
+        {
+            CudaAsm.Emit("dp4a.s32.s32 %0, %1, %2, %3;", out int r, a, b, c);
+            return r;
+        }
+        return Int8Gemm.Dot4(a, b, c);
+    }
+}
+
+/// <summary>Integer multiply-adds everywhere (CUDA devices older than sm_61 have no dp4a).</summary>
+public readonly struct PortableDot : IDot4
+{
+    public int Dot(int a, int b, int c) => Int8Gemm.Dot4(a, b, c);
+}
+
 /// <summary>Loads the int8 kernels once and launches them after checking every view.</summary>
 public sealed class Int8GemmLauncher
 {
@@ -199,15 +221,21 @@ public sealed class Int8GemmLauncher
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>,
         ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> _gemm;
 
+    /// <summary>True when the GEMM's packed products are dp4a instructions (CUDA, sm_61 and later).</summary>
+    public bool UsesDp4a { get; }
+
     public Int8GemmLauncher(KernelSet set)
     {
         _set = set;
         var accelerator = set.Accelerator;
         _threads = set.SmallGroups ? default(SmallGemmShape).Threads : default(GpuGemmShape).Threads;
         _quantize = accelerator.LoadKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(Int8Gemm.QuantizeRows);
+        UsesDp4a = accelerator is CudaAccelerator cuda && cuda.Architecture >= CudaArchitecture.SM_61;
         _gemm = set.SmallGroups
-            ? accelerator.LoadKernel<ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Int8Gemm.Kernel<SmallGemmShape>)
-            : accelerator.LoadKernel<ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Int8Gemm.Kernel<GpuGemmShape>);
+            ? accelerator.LoadKernel<ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Int8Gemm.Kernel<SmallGemmShape, PortableDot>)
+            : UsesDp4a
+                ? accelerator.LoadKernel<ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Int8Gemm.Kernel<GpuGemmShape, Dp4aDot>)
+                : accelerator.LoadKernel<ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Int8Gemm.Kernel<GpuGemmShape, PortableDot>);
     }
 
     /// <summary>

@@ -468,7 +468,7 @@ public sealed class IlgpuInt8LinearTests : IClassFixture<TinyBertFixture>
     [Fact]
     public void Dot4MatchesFourProducts()
     {
-        // The portable path of the packed dot product (the CPU accelerator and OpenCL take it; CUDA uses dp4a).
+        // The portable path of the packed dot product (the CPU accelerator, OpenCL and CUDA before sm_61 take it; CUDA uses dp4a).
         var rng = new Random(7);
         for (int t = 0; t < 1000; t++)
         {
@@ -477,6 +477,7 @@ public sealed class IlgpuInt8LinearTests : IClassFixture<TinyBertFixture>
             int c = rng.Next(-1_000_000, 1_000_000);
             int expected = c + a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3];
             Assert.Equal(expected, Int8Gemm.Dot4(Pack(a, 1, 4)[0], Pack(b, 1, 4)[0], c));
+            Assert.Equal(expected, default(Dp4aDot).Dot(Pack(a, 1, 4)[0], Pack(b, 1, 4)[0], c)); // off CUDA: the same integers
         }
         Assert.Equal(4 * 127 * 127, Int8Gemm.Dot4(unchecked((int)0x7F7F7F7F), unchecked((int)0x7F7F7F7F), 0));
         Assert.Equal(-4 * 127 * 127, Int8Gemm.Dot4(unchecked((int)0x81818181), unchecked((int)0x7F7F7F7F), 0));

@@ -60,6 +60,7 @@ public sealed class PtxCompileTests
                 arch == CudaArchitecture.SM_70 ? CudaInstructionSet.ISA_70 : CudaInstructionSet.ISA_78, nvvmAPI: null);
             string Ptx(string name) => ((PTXCompiledKernel)backend.Compile(KernelEntryPoints.All.Single(e => e.Name == name).EntryPoint, default)).PTXAssembly;
             Assert.Contains("dp4a.s32.s32", Ptx("gemm-i8"));
+            Assert.DoesNotContain("dp4a", Ptx("gemm-i8-portable")); // for CUDA devices before sm_61
             string quantize = Ptx("int8-quantize-rows");
             Assert.Contains("cvt.rni.f32.f32", quantize);
             Assert.Contains("div.rn.f32", quantize);
