@@ -21,6 +21,10 @@ public static class KernelEntryPoints
         var gemm = typeof(Gemm).GetMethod(nameof(Gemm.Kernel))!;
         Grouped("gemm-f32", gemm.MakeGenericMethod(typeof(float), typeof(F32), typeof(GpuGemmShape)));
         Grouped("gemm-f16", gemm.MakeGenericMethod(typeof(Half), typeof(F16), typeof(GpuGemmShape)));
+        var gemm8 = typeof(Int8Gemm).GetMethod(nameof(Int8Gemm.Kernel))!;
+        Grouped("gemm-i8", gemm8.MakeGenericMethod(typeof(GpuGemmShape), typeof(Dp4aDot)));
+        Grouped("gemm-i8-portable", gemm8.MakeGenericMethod(typeof(GpuGemmShape), typeof(PortableDot)));
+        Grouped("int8-quantize-rows", typeof(Int8Gemm).GetMethod(nameof(Int8Gemm.QuantizeRows))!);
         Grouped("layernorm", typeof(LayerNorm).GetMethod(nameof(LayerNorm.Kernel))!);
         Grouped("l2-normalize", typeof(L2Normalize).GetMethod(nameof(L2Normalize.Kernel))!);
         Grouped("attention", typeof(Attention).GetMethod(nameof(Attention.Kernel))!);

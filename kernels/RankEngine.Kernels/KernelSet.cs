@@ -12,6 +12,7 @@ public sealed class KernelSet : IDisposable
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _dummy;
     private readonly MemoryBuffer1D<ulong, Stride1D.Dense> _dummyKeys;
     private readonly Lazy<GemmLauncher> _gemm;
+    private readonly Lazy<Int8GemmLauncher> _int8Gemm;
     private readonly Lazy<LayerNormLauncher> _layerNorm;
     private readonly Lazy<AttentionLauncher> _attention;
     private readonly Lazy<PoolingLauncher> _pooling;
@@ -56,6 +57,7 @@ public sealed class KernelSet : IDisposable
         _dummy = accelerator.Allocate1D<float>(1);
         _dummyKeys = accelerator.Allocate1D<ulong>(1);
         _gemm = new(() => new GemmLauncher(this));
+        _int8Gemm = new(() => new Int8GemmLauncher(this));
         _layerNorm = new(() => new LayerNormLauncher(this));
         _attention = new(() => new AttentionLauncher(this));
         _pooling = new(() => new PoolingLauncher(this));
@@ -66,6 +68,7 @@ public sealed class KernelSet : IDisposable
     }
 
     public GemmLauncher Gemm => _gemm.Value;
+    public Int8GemmLauncher Int8Gemm => _int8Gemm.Value;
     public LayerNormLauncher LayerNorm => _layerNorm.Value;
     public AttentionLauncher Attention => _attention.Value;
     public PoolingLauncher Pooling => _pooling.Value;

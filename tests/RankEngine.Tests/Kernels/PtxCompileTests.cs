@@ -49,6 +49,27 @@ public sealed class PtxCompileTests
     }
 
     [Fact]
+    public void Int8KernelsUseDp4aAndExactFloatOps()
+    {
+        // The int8 GEMM's packed products are dp4a (inline PTX); the row quantisation divides correctly rounded
+        // (div.rn, so its scales are the CPU's bit for bit) and rounds half to even with cvt.rni.
+        using var context = Context.Create(b => b.CPU().EnableAlgorithms().Optimize(OptimizationLevel.O2));
+        foreach (var arch in new[] { CudaArchitecture.SM_70, CudaArchitecture.SM_90 })
+        {
+            using var backend = new PTXBackend(context, new CudaCapabilityContext(arch), arch,
+                arch == CudaArchitecture.SM_70 ? CudaInstructionSet.ISA_70 : CudaInstructionSet.ISA_78, nvvmAPI: null);
+            string Ptx(string name) => ((PTXCompiledKernel)backend.Compile(KernelEntryPoints.All.Single(e => e.Name == name).EntryPoint, default)).PTXAssembly;
+            Assert.Contains("dp4a.s32.s32", Ptx("gemm-i8"));
+            Assert.DoesNotContain("dp4a", Ptx("gemm-i8-portable")); // for CUDA devices before sm_61
+            string quantize = Ptx("int8-quantize-rows");
+            Assert.Contains("cvt.rni.f32.f32", quantize);
+            Assert.Contains("div.rn.f32", quantize);
+            Assert.DoesNotContain("div.approx", quantize);
+            Assert.DoesNotContain("div.full", quantize);
+        }
+    }
+
+    [Fact]
     public void EveryKernelIsListed()
     {
         // Every public static void method of the kernels assembly that takes a view or an index and is not a

@@ -12,8 +12,10 @@ namespace RankEngine.Compute.Ilgpu;
 /// kernels/RankEngine.Kernels. The core library references the kernels project (which depends only on ILGPU), so
 /// this adapter lives here and the dependency graph stays RankEngine → RankEngine.Kernels → ILGPU.
 /// <para>Work is queued on the accelerator's default stream; <see cref="Download"/> and the scoring calls are the
-/// synchronisation points. MatMul weights stored as fp16 stay fp16 on the device; int8 weights are dequantised to
-/// fp32 at upload. Not thread-safe: one caller at a time (the encoder serialises its calls).</para>
+/// synchronisation points. MatMul weights stored as fp16 stay fp16 on the device; int8 MatMul weights stay int8 with
+/// their row scales (<see cref="IlgpuInt8Weight"/>) and run the int8 Linear: activations quantised per row on the device,
+/// int32-exact products (<see cref="Int8Gemm"/>); other int8 tensors are dequantised to fp32 at upload.
+/// Not thread-safe: one caller at a time (the encoder serialises its calls).</para>
 /// </summary>
 internal sealed class IlgpuBackend : IComputeBackend, IScoringBackend
 {
@@ -24,6 +26,9 @@ internal sealed class IlgpuBackend : IComputeBackend, IScoringBackend
     // Grow-only staging buffers for per-call small inputs (token ids, sequence starts, queries, results).
     private MemoryBuffer1D<int, Stride1D.Dense>? _ints, _starts, _outIds;
     private MemoryBuffer1D<float, Stride1D.Dense>? _floats, _outScores;
+    // Grow-only scratch of the int8 Linear: the quantised activation rows and their scales.
+    private MemoryBuffer1D<int, Stride1D.Dense>? _int8Rows;
+    private MemoryBuffer1D<float, Stride1D.Dense>? _int8Scales;
 
     public string Name { get; }
     public string DeviceDescription { get; }
@@ -67,6 +72,8 @@ internal sealed class IlgpuBackend : IComputeBackend, IScoringBackend
     {
         if (role == WeightRole.MatMul && tensor.Type == TensorType.F16)
             return new IlgpuHalfWeight(_accelerator, MemoryMarshal.Cast<byte, ILGPU.Half>(tensor.Bytes), tensor.Rows, tensor.Columns);
+        if (role == WeightRole.MatMul && tensor.Type == TensorType.I8)
+            return IlgpuInt8Weight.FromTensor(_accelerator, tensor);
         var t = new IlgpuTensor(_accelerator, tensor.Rows, tensor.Columns);
         t.View.CopyFromCPU(tensor.ToFloat32());
         return t;
@@ -149,6 +156,13 @@ internal sealed class IlgpuBackend : IComputeBackend, IScoringBackend
             case IlgpuHalfWeight h:
                 _kernels.Gemm.Run(_stream, xs.View, h.View, bv, rv, ys.View, rows, h.Rows, h.Columns, act);
                 break;
+            case IlgpuInt8Weight q:
+            {
+                var qx = Ensure(ref _int8Rows, (long)rows * q.PackedColumns);
+                var sx = Ensure(ref _int8Scales, rows);
+                _kernels.Int8Gemm.Run(_stream, xs.View, q.View, q.Scales, bv, rv, ys.View, rows, q.Rows, q.Columns, act, qx, sx);
+                break;
+            }
             default:
                 throw new ArgumentException("weight was not uploaded by an ILGPU backend");
         }
@@ -262,6 +276,8 @@ internal sealed class IlgpuBackend : IComputeBackend, IScoringBackend
         _outIds?.Dispose();
         _floats?.Dispose();
         _outScores?.Dispose();
+        _int8Rows?.Dispose();
+        _int8Scales?.Dispose();
         _kernels.Dispose();
         _accelerator.Dispose();
         _context.Dispose();

@@ -1,5 +1,6 @@
 using ILGPU;
 using ILGPU.Runtime;
+using RankEngine.Kernels;
 using RankEngine.Model;
 
 namespace RankEngine.Compute.Ilgpu;
@@ -58,5 +59,69 @@ internal sealed class IlgpuHalfWeight : IDeviceWeight
     {
         _buffer?.Dispose();
         _buffer = null;
+    }
+}
+
+/// <summary>
+/// An int8 matrix weight W [Rows = N out, Columns = K in] in device memory, exactly as stored (<see cref="TensorType.I8"/>):
+/// the int8 values, each row packed little-endian four to an int and padded with zero bytes to ⌈K/4⌉ ints, and one
+/// float32 scale per row (value = q · scale[row]). The int8 GEMM multiplies it with row-quantised activations.
+/// </summary>
+internal sealed class IlgpuInt8Weight : IDeviceWeight
+{
+    private MemoryBuffer1D<int, Stride1D.Dense>? _data;
+    private MemoryBuffer1D<float, Stride1D.Dense>? _scales;
+
+    public int Rows { get; }
+    public int Columns { get; }
+    public TensorType StorageType => TensorType.I8;
+    /// <summary>Ints per packed row (⌈Columns / 4⌉).</summary>
+    public int PackedColumns => Int8Gemm.PackedColumns(Columns);
+
+    /// <summary>Packs and uploads <paramref name="values"/> (rows × columns int8, row-major) and
+    /// <paramref name="scales"/> (one per row).</summary>
+    public IlgpuInt8Weight(Accelerator accelerator, ReadOnlySpan<sbyte> values, ReadOnlySpan<float> scales, int rows, int columns)
+    {
+        if (rows <= 0 || columns <= 0) throw new ArgumentOutOfRangeException(nameof(rows), $"weight shape {rows}×{columns} must be positive");
+        if (values.Length != (long)rows * columns) throw new ArgumentException($"{values.Length} int8 values for a {rows}×{columns} weight");
+        if (scales.Length != rows) throw new ArgumentException($"{scales.Length} scales for {rows} rows");
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("int8 weights are packed for a little-endian host");
+        Rows = rows;
+        Columns = columns;
+        int packed = PackedColumns;
+        var words = new int[checked(rows * packed)];
+        var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(words.AsSpan());
+        var source = System.Runtime.InteropServices.MemoryMarshal.AsBytes(values);
+        for (int r = 0; r < rows; r++) source.Slice(r * columns, columns).CopyTo(bytes.Slice(r * packed * 4));
+        _data = accelerator.Allocate1D(words);
+        _scales = accelerator.Allocate1D(scales.ToArray());
+    }
+
+    /// <summary>Uploads an <see cref="TensorType.I8"/> tensor of a weight file: rows·cols bytes, then at the next 4-byte
+    /// boundary rows float32 scales.</summary>
+    public static IlgpuInt8Weight FromTensor(Accelerator accelerator, TensorView tensor)
+    {
+        if (tensor.Type != TensorType.I8) throw new ArgumentException($"tensor '{tensor.Name}' is {WeightFileFormat.ToWire(tensor.Type)}, not i8");
+        int rows = tensor.Rows, columns = tensor.Columns;
+        int count = checked(rows * columns);
+        var bytes = tensor.Bytes;
+        int scaleOffset = checked((int)WeightFileFormat.AlignUp(count, 4));
+        if (bytes.Length < scaleOffset + 4L * rows) throw new ArgumentException($"tensor '{tensor.Name}' holds {bytes.Length} bytes, too few for a {rows}×{columns} i8 tensor");
+        var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(bytes[..count]);
+        var scales = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes.Slice(scaleOffset, 4 * rows));
+        return new IlgpuInt8Weight(accelerator, values, scales, rows, columns);
+    }
+
+    /// <summary>The packed rows, <see cref="Rows"/> × <see cref="PackedColumns"/> ints.</summary>
+    public ArrayView<int> View => (_data ?? throw new ObjectDisposedException(nameof(IlgpuInt8Weight))).View;
+    /// <summary>One float32 scale per row.</summary>
+    public ArrayView<float> Scales => (_scales ?? throw new ObjectDisposedException(nameof(IlgpuInt8Weight))).View;
+
+    public void Dispose()
+    {
+        _data?.Dispose();
+        _data = null;
+        _scales?.Dispose();
+        _scales = null;
     }
 }
