@@ -57,7 +57,7 @@ public class Int8GemmTests(ITestOutputHelper output)
         foreach (var kernel in Kernels)
         {
             if (!Available(kernel)) continue;
-            int top = Int8Gemm.ActivationLimit(kernel) * 2 + 1;   // 255 for VNNI and scalar, 127 for the vpmaddubsw pair
+            int top = Int8Gemm.ActivationLevels(kernel);          // 255 for VNNI and scalar, 127 for the vpmaddubsw pair
             for (int rows = 1; rows <= 8; rows++)
             {
                 int rowBytes = w.Groups * 4;
@@ -106,35 +106,45 @@ public class Int8GemmTests(ITestOutputHelper output)
     public void The_activation_quantiser_matches_hand_computed_values()
     {
         var bytes = new byte[8];
-        float scale = Int8Gemm.QuantizeRow([1f, -0.5f, 0.25f, 0f, -1f], bytes, 127);
-        Assert.Equal(1f / 127, scale);
-        // 127 · [1, −0.5, 0.25, 0, −1] = [127, −63.5 → −64 (to even), 31.75 → 32, 0, −127], plus the offset 128.
-        Assert.Equal(new byte[] { 255, 64, 160, 128, 1, 128, 128, 128 }, bytes);
+        var (scale, low) = Int8Gemm.QuantizeRow([1f, -0.5f, 0.25f, 0f, -1f], bytes, 255);
+        // Range [−1, 1] in 255 steps: u = round((x + 1) · 127.5) = [255, 63.75 → 64, 159.375 → 159, 127.5 → 128 (to even), 0].
+        Assert.Equal(2f / 255, scale);
+        Assert.Equal(-1f, low);
+        Assert.Equal(new byte[] { 255, 64, 159, 128, 0, 0, 0, 0 }, bytes);
 
-        scale = Int8Gemm.QuantizeRow([2f, -1f, 0.5f], bytes.AsSpan(0, 4), 63);
-        Assert.Equal(2f / 63, scale);
-        // 31.5 · [2, −1, 0.5] = [63, −31.5 → −32, 15.75 → 16], plus 64; the padding byte is the offset.
-        Assert.Equal(new byte[] { 127, 32, 80, 64 }, bytes[..4]);
+        // A ReLU-like row (no negatives) uses the whole byte from 0: u = round(x · 127 / 2).
+        (scale, low) = Int8Gemm.QuantizeRow([2f, 0f, 0.5f], bytes.AsSpan(0, 4), 127);
+        Assert.Equal(2f / 127, scale);
+        Assert.Equal(0f, low);
+        Assert.Equal(new byte[] { 127, 0, 32, 0 }, bytes[..4]);   // 31.75 → 32; the padding byte is 0
 
-        Assert.Equal(0f, Int8Gemm.QuantizeRow([0f, 0f, 0f], bytes.AsSpan(0, 4), 127));
-        Assert.Equal(new byte[] { 128, 128, 128, 128 }, bytes[..4]);
-        Assert.Equal(0f, Int8Gemm.QuantizeRow([1f, float.NaN, 0f], bytes.AsSpan(0, 4), 127));
+        // The range always holds 0: an all-positive row starting at 1 still quantises from 0.
+        (scale, low) = Int8Gemm.QuantizeRow([1f, 3f], bytes.AsSpan(0, 4), 255);
+        Assert.Equal((3f / 255, 0f), (scale, low));
+        Assert.Equal(new byte[] { 85, 255, 0, 0 }, bytes[..4]);
+
+        Assert.Equal((0f, 0f), Int8Gemm.QuantizeRow([0f, 0f, 0f], bytes.AsSpan(0, 4), 255));
+        Assert.Equal(new byte[] { 0, 0, 0, 0 }, bytes[..4]);
+        Assert.Equal((0f, 0f), Int8Gemm.QuantizeRow([1f, float.NaN, 0f], bytes.AsSpan(0, 4), 255));
+        Assert.Equal((0f, 0f), Int8Gemm.QuantizeRow([1f, float.NegativeInfinity], bytes.AsSpan(0, 4), 255));
     }
 
     [Theory]
+    [InlineData(255)]
     [InlineData(127)]
-    [InlineData(63)]
-    public void The_vector_quantiser_equals_the_scalar_formula(int limit)
+    public void The_vector_quantiser_equals_the_scalar_formula(int levels)
     {
-        var random = new Random(limit);
-        var row = Enumerable.Range(0, 200).Select(_ => (float)(random.NextDouble() * 6 - 3)).ToArray();
-        row[17] = -3.5f;                                          // the row's largest magnitude
+        var random = new Random(levels);
+        var row = Enumerable.Range(0, 200).Select(_ => (float)(random.NextDouble() * 6 - 2)).ToArray();
+        row[17] = -3.5f;                                          // the row's low end
+        row[99] = 4.25f;                                          // and its high end
         var bytes = new byte[200];
-        float scale = Int8Gemm.QuantizeRow(row, bytes, limit);
-        float inverse = limit / 3.5f;
-        Assert.Equal(3.5f / limit, scale);
+        var (scale, low) = Int8Gemm.QuantizeRow(row, bytes, levels);
+        float inverse = levels / 7.75f;
+        Assert.Equal(7.75f / levels, scale);
+        Assert.Equal(-3.5f, low);
         for (int j = 0; j < row.Length; j++)
-            Assert.Equal(Math.Clamp((int)MathF.Round(row[j] * inverse), -limit, limit) + limit + 1, bytes[j]);
+            Assert.Equal(Math.Clamp((int)MathF.Round((row[j] + 3.5f) * inverse), 0, levels), bytes[j]);
     }
 
     [Theory]
@@ -157,7 +167,7 @@ public class Int8GemmTests(ITestOutputHelper output)
         foreach (var kernel in Kernels)
         {
             if (!Available(kernel)) continue;
-            int limit = Int8Gemm.ActivationLimit(kernel);
+            int levels = Int8Gemm.ActivationLevels(kernel);
             var y = new float[m * n];
             fixed (float* xp = x, yp = y, bp = bias)
                 Int8Gemm.Multiply(kernel, xp, k, w, yp, n, m, new Epilogue(bp, Activation.None, null, 0, residualInOutput: false));
@@ -165,26 +175,31 @@ public class Int8GemmTests(ITestOutputHelper output)
             double worstContract = 0, worstFp32 = 0, scaleFp32 = 0;
             for (int i = 0; i < m; i++)
             {
-                // The contract, independently: per-row symmetric quantisation, exact integer dot, one rescale.
+                // The contract, independently: per-row asymmetric quantisation over [min(0, lo), max(0, hi)], exact
+                // integer dot, the low end carried by the weights' sums.
                 var row = x.AsSpan(i * k, k);
-                float max = 0;
-                foreach (float v in row) max = Math.Max(max, Math.Abs(v));
+                float lo = 0, hi = 0;
+                foreach (float v in row) { lo = Math.Min(lo, v); hi = Math.Max(hi, v); }
                 var qa = new int[k];
-                float sa = max == 0 ? 0 : max / limit;
-                if (max > 0)
-                    for (int j = 0; j < k; j++) qa[j] = Math.Clamp((int)MathF.Round(row[j] * (limit / max)), -limit, limit);
+                float sa = hi == lo ? 0 : (hi - lo) / levels;
+                if (hi > lo)
+                    for (int j = 0; j < k; j++) qa[j] = Math.Clamp((int)MathF.Round((row[j] - lo) * (levels / (hi - lo))), 0, levels);
+                if (hi == lo) lo = 0;
                 for (int o = 0; o < n; o++)
                 {
-                    long dot = 0;
+                    long dot = 0, weightSum = 0;
                     double exact = 0;
                     for (int j = 0; j < k; j++)
                     {
                         dot += qa[j] * wq[o * k + j];
+                        weightSum += wq[o * k + j];
                         exact += (double)row[j] * wf[o * k + j];
                     }
-                    double product = dot * ((double)sa * ws[o]), expected = product + bias[o];
-                    // Relative to the terms' sizes: a sum that cancels to ~0 still carries their rounding.
-                    worstContract = Math.Max(worstContract, Math.Abs(y[i * n + o] - expected) / (Math.Abs(product) + Math.Abs(bias[o]) + 1e-30));
+                    double product = ws[o] * ((double)sa * dot + (double)lo * weightSum), expected = product + bias[o];
+                    // Relative to the terms' sizes: the two terms and the bias partly cancel, and the float sum carries
+                    // the rounding of each.
+                    double terms = ws[o] * (Math.Abs((double)sa * dot) + Math.Abs((double)lo * weightSum)) + Math.Abs(bias[o]);
+                    worstContract = Math.Max(worstContract, Math.Abs(y[i * n + o] - expected) / (terms + 1e-30));
                     worstFp32 = Math.Max(worstFp32, Math.Abs(y[i * n + o] - (exact + bias[o])));
                     scaleFp32 = Math.Max(scaleFp32, Math.Abs(exact));
                 }
@@ -192,9 +207,9 @@ public class Int8GemmTests(ITestOutputHelper output)
             // Float rounding only: the integer part is exact, the rescale is a couple of float multiplies.
             Assert.True(worstContract < 1e-6, $"{kernel}: relative error to the contract {worstContract}");
             // Against fp32: each product's error is at most |a|·Δw/2 + |w|·Δa/2 + Δa·Δw/4, summed over k, with Δ the
-            // quantisation steps (max|row| / L for activations, max|w| / 127 for weights): a loose bound is
-            // k · (1 · 0.1/127 + 0.1 · 1/L) / 2 — random errors cancel far below that.
-            double bound = k * (0.1 / 127 + 0.1 / limit) / 2;
+            // quantisation steps (range / L = 2 / L for activations in [−1, 1], max|w| / 127 for weights): a loose
+            // bound is k · (1 · 0.1/127 + 0.1 · 2/L) / 2 — random errors cancel far below that.
+            double bound = k * (0.1 / 127 + 0.2 / levels) / 2;
             Assert.True(worstFp32 < bound, $"{kernel}: error to fp32 {worstFp32} above the bound {bound} (outputs up to {scaleFp32})");
             output.WriteLine($"{kernel}: m {m} k {k} n {n}: worst abs error to fp32 {worstFp32:E2} (bound {bound:E2}, outputs up to {scaleFp32:F3})");
         }

@@ -10,20 +10,22 @@ namespace RankEngine.Compute.Simd;
 /// <summary>
 /// int8 GEMM <c>C[M,N] = A[M,K] · Wᵀ</c> for the encoder: W int8 with one scale per output row
 /// (<see cref="Int8PackedMatrix"/>), A quantised per row on the fly, int32 accumulation, then one fused epilogue
-/// <c>act(s_a[i] · s_w[n] · acc + bias) + residual</c>.
-/// <para>Activation rows: <c>s_a = max|x| / L</c>, <c>q = clamp(round(x / s_a), −L, L)</c>, stored unsigned as
-/// <c>q + L + 1</c>; the offset is removed with the weights' row sums, so the integer result is exact. L is 127 for
-/// AVX-VNNI (<c>vpdpbusd</c> sums four u8·s8 products straight into int32) and the scalar kernel, and 63 for the
-/// AVX-512BW / AVX2 pair, whose <c>vpmaddubsw</c> adds two u8·s8 products into a saturating int16: with bytes ≤ 127,
-/// 2 · 127 · 127 = 32,258 cannot saturate (the same reason ONNX Runtime quantises to 7 bits on CPUs without VNNI).</para>
+/// <c>act(s_w[n] · (s_a[i] · acc + lo[i] · Σ_k q_w[n,k]) + bias) + residual</c>.
+/// <para>Activation rows are quantised asymmetrically, as ONNX Runtime's DynamicQuantizeLinear does: the row's range
+/// [lo, hi] (widened to hold 0) is cut into L steps, <c>s_a = (hi − lo) / L</c>, <c>u = round((x − lo) / s_a)</c> in
+/// 0..L, so <c>x ≈ lo + s_a · u</c>; the weights' row sums carry the <c>lo</c> term. A ReLU output (lo = 0) gets the
+/// whole byte. L is 255 for AVX-VNNI (<c>vpdpbusd</c> sums four u8·s8 products straight into int32) and the scalar
+/// kernel, and 127 for the AVX-512BW / AVX2 pair, whose <c>vpmaddubsw</c> adds two u8·s8 products into a saturating
+/// int16: with bytes ≤ 127, 2 · 127 · 127 = 32,258 cannot saturate (the same reason ONNX Runtime reduces the range on
+/// CPUs without VNNI). The integer sums are exact on every kernel.</para>
 /// </summary>
 internal static unsafe class Int8Gemm
 {
     private const int NR = Int8PackedMatrix.PanelWidth;
     private const int RowBlock = 64;
 
-    /// <summary>L, the largest magnitude of a quantised activation, for a kernel.</summary>
-    public static int ActivationLimit(Int8Kernel kernel) => kernel is Int8Kernel.Avx512BW or Int8Kernel.Avx2 ? 63 : 127;
+    /// <summary>L, the number of quantisation steps of an activation row, for a kernel (its largest byte).</summary>
+    public static int ActivationLevels(Int8Kernel kernel) => kernel is Int8Kernel.Avx512BW or Int8Kernel.Avx2 ? 127 : 255;
 
     /// <summary>Rows per micro-kernel call.</summary>
     private static int RowsPerKernel(Int8Kernel kernel) => kernel switch
@@ -35,37 +37,40 @@ internal static unsafe class Int8Gemm
     };
 
     /// <summary>
-    /// Quantises row <paramref name="row"/> into <paramref name="destination"/> (Groups · 4 bytes; the padding gets the
-    /// offset, whose weights are zero) and returns its scale (0 for an all-zero or non-finite row, which then
-    /// contributes nothing).
+    /// Quantises row <paramref name="row"/> into <paramref name="destination"/> (Groups · 4 bytes; the padding gets 0,
+    /// and its weights are zero) and returns (s_a, lo). An all-zero or non-finite row returns (0, 0) and contributes
+    /// nothing.
     /// </summary>
-    public static float QuantizeRow(ReadOnlySpan<float> row, Span<byte> destination, int limit)
+    public static (float Scale, float Low) QuantizeRow(ReadOnlySpan<float> row, Span<byte> destination, int levels)
     {
-        byte offset = (byte)(limit + 1);
-        float max = row.IsEmpty ? 0 : TensorPrimitives.MaxMagnitude(row);
-        max = MathF.Abs(max);
-        if (max == 0 || !float.IsFinite(max))
+        float lo = 0, hi = 0;
+        if (!row.IsEmpty)
         {
-            destination.Fill(offset);
-            return 0f;
+            lo = MathF.Min(0, TensorPrimitives.Min(row));
+            hi = MathF.Max(0, TensorPrimitives.Max(row));
         }
-        float inverse = limit / max;
+        float range = hi - lo;
+        if (range == 0 || !float.IsFinite(range))
+        {
+            destination.Clear();
+            return (0f, 0f);
+        }
+        float inverse = levels / range;
         int j = 0;
         if (Vector512.IsHardwareAccelerated)
         {
             var inv = Vector512.Create(inverse);
-            var lo = Vector512.Create(-limit);
-            var hi = Vector512.Create(limit);
-            var off = Vector512.Create(limit + 1);
+            var low = Vector512.Create(lo);
+            var top = Vector512.Create(levels);
             fixed (float* x = row)
             fixed (byte* d = destination)
             {
                 for (; j + 64 <= row.Length; j += 64)
                 {
-                    var i0 = Vector512.Clamp(Vector512.ConvertToInt32(Vector512.Round(Vector512.Load(x + j) * inv)), lo, hi) + off;
-                    var i1 = Vector512.Clamp(Vector512.ConvertToInt32(Vector512.Round(Vector512.Load(x + j + 16) * inv)), lo, hi) + off;
-                    var i2 = Vector512.Clamp(Vector512.ConvertToInt32(Vector512.Round(Vector512.Load(x + j + 32) * inv)), lo, hi) + off;
-                    var i3 = Vector512.Clamp(Vector512.ConvertToInt32(Vector512.Round(Vector512.Load(x + j + 48) * inv)), lo, hi) + off;
+                    var i0 = Vector512.Clamp(Vector512.ConvertToInt32(Vector512.Round((Vector512.Load(x + j) - low) * inv)), Vector512<int>.Zero, top);
+                    var i1 = Vector512.Clamp(Vector512.ConvertToInt32(Vector512.Round((Vector512.Load(x + j + 16) - low) * inv)), Vector512<int>.Zero, top);
+                    var i2 = Vector512.Clamp(Vector512.ConvertToInt32(Vector512.Round((Vector512.Load(x + j + 32) - low) * inv)), Vector512<int>.Zero, top);
+                    var i3 = Vector512.Clamp(Vector512.ConvertToInt32(Vector512.Round((Vector512.Load(x + j + 48) - low) * inv)), Vector512<int>.Zero, top);
                     var s01 = Vector512.Narrow(i0.AsUInt32(), i1.AsUInt32());
                     var s23 = Vector512.Narrow(i2.AsUInt32(), i3.AsUInt32());
                     Vector512.Narrow(s01, s23).Store(d + j);
@@ -73,9 +78,9 @@ internal static unsafe class Int8Gemm
             }
         }
         for (; j < row.Length; j++)
-            destination[j] = (byte)(Math.Clamp((int)MathF.Round(row[j] * inverse), -limit, limit) + limit + 1);
-        destination[row.Length..].Fill(offset);
-        return max / limit;
+            destination[j] = (byte)Math.Clamp((int)MathF.Round((row[j] - lo) * inverse), 0, levels);
+        destination[row.Length..].Clear();
+        return (range / levels, lo);
     }
 
     /// <summary><c>C = epilogue(A · Wᵀ)</c> over the first <paramref name="m"/> rows, on all cores.</summary>
@@ -84,16 +89,16 @@ internal static unsafe class Int8Gemm
         if (m <= 0) return;
         if (epilogue.ResidualInOutput && epilogue.Activation != Activation.None)
             throw new ArgumentException("an in-place residual add needs Activation.None (the activation would apply to the residual)");
-        int limit = ActivationLimit(kernel);
+        int levels = ActivationLevels(kernel);
         int rowBytes = w.Groups * 4;
         byte[] quantized = ArrayPool<byte>.Shared.Rent(checked(m * rowBytes));
-        float[] scales = ArrayPool<float>.Shared.Rent(m);
+        float[] scales = ArrayPool<float>.Shared.Rent(2 * m);   // (s_a, lo) per row
         try
         {
             fixed (byte* q = quantized)
             fixed (float* s = scales)
             {
-                var quantize = new QuantizeJob(a, lda, w.InputSize, q, rowBytes, s, m, limit);
+                var quantize = new QuantizeJob(a, lda, w.InputSize, q, rowBytes, s, m, levels);
                 ParallelRunner.For(quantize.Chunks, quantize);
 
                 int rowBlocks = (m + RowBlock - 1) / RowBlock;
@@ -102,7 +107,7 @@ internal static unsafe class Int8Gemm
                 int groups = rowBlocks >= 2 * threads ? 1 : Math.Min(w.Panels, (2 * threads + rowBlocks - 1) / rowBlocks);
                 int panelsPerGroup = (w.Panels + groups - 1) / groups;
                 groups = (w.Panels + panelsPerGroup - 1) / panelsPerGroup;
-                var job = new Job(kernel, q, rowBytes, s, w, c, ldc, m, epilogue, groups, panelsPerGroup, limit + 1);
+                var job = new Job(kernel, q, rowBytes, s, w, c, ldc, m, epilogue, groups, panelsPerGroup);
                 if (rowBlocks * groups == 1) job.Run(0);
                 else ParallelRunner.For(rowBlocks * groups, job);
             }
@@ -119,11 +124,11 @@ internal static unsafe class Int8Gemm
         private const int RowsPerChunk = 32;
         private readonly float* _a, _scales;
         private readonly byte* _q;
-        private readonly int _lda, _k, _rowBytes, _m, _limit;
+        private readonly int _lda, _k, _rowBytes, _m, _levels;
 
-        public QuantizeJob(float* a, int lda, int k, byte* q, int rowBytes, float* scales, int m, int limit)
+        public QuantizeJob(float* a, int lda, int k, byte* q, int rowBytes, float* scales, int m, int levels)
         {
-            _a = a; _lda = lda; _k = k; _q = q; _rowBytes = rowBytes; _scales = scales; _m = m; _limit = limit;
+            _a = a; _lda = lda; _k = k; _q = q; _rowBytes = rowBytes; _scales = scales; _m = m; _levels = levels;
         }
 
         public int Chunks => (_m + RowsPerChunk - 1) / RowsPerChunk;
@@ -132,7 +137,11 @@ internal static unsafe class Int8Gemm
         {
             int end = Math.Min(_m, (chunk + 1) * RowsPerChunk);
             for (int i = chunk * RowsPerChunk; i < end; i++)
-                _scales[i] = QuantizeRow(new ReadOnlySpan<float>(_a + (long)i * _lda, _k), new Span<byte>(_q + (long)i * _rowBytes, _rowBytes), _limit);
+            {
+                var (scale, low) = QuantizeRow(new ReadOnlySpan<float>(_a + (long)i * _lda, _k), new Span<byte>(_q + (long)i * _rowBytes, _rowBytes), _levels);
+                _scales[2 * i] = scale;
+                _scales[2 * i + 1] = low;
+            }
         }
     }
 
@@ -141,15 +150,15 @@ internal static unsafe class Int8Gemm
         private readonly Int8Kernel _kernel;
         private readonly byte* _q;
         private readonly float* _scales, _c;
-        private readonly int _rowBytes, _ldc, _m, _groups, _panelsPerGroup, _offset;
+        private readonly int _rowBytes, _ldc, _m, _groups, _panelsPerGroup;
         private readonly Int8PackedMatrix _w;
         private readonly Epilogue _ep;
 
         public Job(Int8Kernel kernel, byte* q, int rowBytes, float* scales, Int8PackedMatrix w, float* c, int ldc, int m,
-            Epilogue ep, int groups, int panelsPerGroup, int offset)
+            Epilogue ep, int groups, int panelsPerGroup)
         {
             _kernel = kernel; _q = q; _rowBytes = rowBytes; _scales = scales; _w = w; _c = c; _ldc = ldc; _m = m; _ep = ep;
-            _groups = groups; _panelsPerGroup = panelsPerGroup; _offset = offset;
+            _groups = groups; _panelsPerGroup = panelsPerGroup;
         }
 
         public void Run(int task)
@@ -169,24 +178,24 @@ internal static unsafe class Int8Gemm
                     int rows = Math.Min(mr, m1 - i);
                     RunKernel(_kernel, _q + (long)i * _rowBytes, _rowBytes, rows, panel, _w.Groups, acc);
                     for (int r = 0; r < rows; r++)
-                        Finish(acc + r * NR, _scales[i + r], col0, cols, _c + (long)(i + r) * _ldc + col0, i + r);
+                        Finish(acc + r * NR, _scales[2 * (i + r)], _scales[2 * (i + r) + 1], col0, cols, _c + (long)(i + r) * _ldc + col0, i + r);
                 }
             }
         }
 
         /// <summary>Dequantises one row of a tile into C and applies the epilogue.</summary>
-        private void Finish(int* acc, float rowScale, int col0, int cols, float* c, int row)
+        private void Finish(int* acc, float rowScale, float rowLow, int col0, int cols, float* c, int row)
         {
             if (cols == NR && Vector512.IsHardwareAccelerated && _ep.Activation is Activation.None or Activation.Gelu or Activation.Relu)
             {
-                FinishFull(acc, rowScale, col0, c, row);
+                FinishFull(acc, rowScale, rowLow, col0, c, row);
                 return;
             }
             var scales = _w.Scales.Slice(col0, NR);
             var sums = _w.RowSums.Slice(col0, NR);
             float* values = stackalloc float[NR];
             for (int j = 0; j < NR; j++)
-                values[j] = (acc[j] - _offset * sums[j]) * (rowScale * scales[j]);
+                values[j] = scales[j] * (rowScale * acc[j] + rowLow * sums[j]);
             var y = new Span<float>(c, cols);
             if (_ep.ResidualInOutput) TensorPrimitives.Add(y, new ReadOnlySpan<float>(values, cols), y);
             else new ReadOnlySpan<float>(values, cols).CopyTo(y);
@@ -195,13 +204,14 @@ internal static unsafe class Int8Gemm
 
         // The common case in registers: 16 outputs are one Vector512 from the accumulators to C.
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void FinishFull(int* acc, float rowScale, int col0, float* c, int row)
+        private void FinishFull(int* acc, float rowScale, float rowLow, int col0, float* c, int row)
         {
             fixed (float* scales = _w.Scales)
             fixed (int* sums = _w.RowSums)
             {
-                var exact = Vector512.Load(acc) - Vector512.Create(_offset) * Vector512.Load(sums + col0);
-                var v = Vector512.ConvertToSingle(exact) * (Vector512.Create(rowScale) * Vector512.Load(scales + col0));
+                var dot = Vector512.ConvertToSingle(Vector512.Load(acc)) * Vector512.Create(rowScale)
+                    + Vector512.ConvertToSingle(Vector512.Load(sums + col0)) * Vector512.Create(rowLow);
+                var v = dot * Vector512.Load(scales + col0);
                 if (_ep.ResidualInOutput) v += Vector512.Load(c);
                 if (_ep.Bias != null) v += Vector512.Load(_ep.Bias + col0);
                 if (_ep.Activation == Activation.Gelu) v = VectorMath.Gelu(v);

@@ -32,7 +32,7 @@ internal sealed unsafe class Int8PackedMatrix : IDeviceWeight
     public int Panels { get; }
     /// <summary>Per-output scales, padded with zeros to whole panels.</summary>
     public ReadOnlySpan<float> Scales => _scales;
-    /// <summary><c>Σ_k q[n,k]</c> per output, padded to whole panels: removes the activations' unsigned offset.</summary>
+    /// <summary><c>Σ_k q[n,k]</c> per output, padded to whole panels: carries the activation rows' lower bound.</summary>
     public ReadOnlySpan<int> RowSums => _rowSums;
 
     /// <summary>Packs row-major int8 values [outputSize, inputSize] with one scale per output row.</summary>

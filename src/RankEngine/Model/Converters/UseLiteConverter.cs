@@ -62,7 +62,12 @@ internal static class UseLiteConverter
         foreach (var t in tensors)
         {
             bool matrix = t.Shape.Length == 2 && !t.Name.StartsWith("embeddings.", StringComparison.Ordinal);
-            writer.Add(t.Name, t.Data, Array.ConvertAll(t.Shape, d => (long)d), matrix ? matrixStorage : TensorType.F32);
+            // The head multiplies one pooled row per sentence, not one per token: int8 would save no time there, only
+            // accuracy, so int8 files keep it in fp32 (fp16 still halves its size).
+            var storage = !matrix ? TensorType.F32
+                : matrixStorage == TensorType.I8 && t.Name.StartsWith("head.", StringComparison.Ordinal) ? TensorType.F32
+                : matrixStorage;
+            writer.Add(t.Name, t.Data, Array.ConvertAll(t.Shape, d => (long)d), storage);
         }
         writer.AddBlob("tokenizer.vocab", File.ReadAllBytes(vocab));
         return writer;
