@@ -11,7 +11,9 @@ namespace RankEngine.Kernels;
 /// <list type="bullet">
 /// <item><see cref="QuantizeRows"/>: one group per activation row; <c>max = max_k |x[i,k]|</c>; a row whose max is 0 or
 /// not finite quantises to zeros with scale 0; otherwise <c>q = clamp(round-half-even(x · (127 / max)), −127, 127)</c>
-/// and <c>s_a = max / 127</c> (the SIMD backend's contract, so both give the same integers).</item>
+/// and <c>s_a = max / 127</c>. Symmetric, so both operands are signed bytes for <c>dp4a.s32.s32</c>; the SIMD backend
+/// quantises asymmetrically over the row's range instead (unsigned bytes for <c>vpdpbusd</c>), so the two backends'
+/// integers differ while both stay within the quantisation step of fp32.</item>
 /// <item><see cref="Kernel{TShape, TDot}"/>: the tiled GEMM of <see cref="Gemm"/> on packed int8 (four k per int, little-endian:
 /// element 4p + j is byte j of int p; rows padded with zero bytes to a multiple of 4), int32 accumulators, and the
 /// scales, bias, activation and residual fused into the store. With <see cref="Dp4aDot"/> on CUDA each 4-byte
