@@ -57,23 +57,35 @@ internal static unsafe class Int8Gemm
         }
         float inverse = levels / range;
         int j = 0;
-        if (Vector512.IsHardwareAccelerated)
+        fixed (float* x = row)
+        fixed (byte* d = destination)
         {
-            var inv = Vector512.Create(inverse);
-            var low = Vector512.Create(lo);
-            var top = Vector512.Create(levels);
-            fixed (float* x = row)
-            fixed (byte* d = destination)
+            if (Vector512.IsHardwareAccelerated)
             {
+                var inv = Vector512.Create(inverse);
+                var low = Vector512.Create(lo);
+                var top = Vector512.Create(levels);
                 for (; j + 64 <= row.Length; j += 64)
                 {
                     var i0 = Vector512.Clamp(Vector512.ConvertToInt32(Vector512.Round((Vector512.Load(x + j) - low) * inv)), Vector512<int>.Zero, top);
                     var i1 = Vector512.Clamp(Vector512.ConvertToInt32(Vector512.Round((Vector512.Load(x + j + 16) - low) * inv)), Vector512<int>.Zero, top);
                     var i2 = Vector512.Clamp(Vector512.ConvertToInt32(Vector512.Round((Vector512.Load(x + j + 32) - low) * inv)), Vector512<int>.Zero, top);
                     var i3 = Vector512.Clamp(Vector512.ConvertToInt32(Vector512.Round((Vector512.Load(x + j + 48) - low) * inv)), Vector512<int>.Zero, top);
-                    var s01 = Vector512.Narrow(i0.AsUInt32(), i1.AsUInt32());
-                    var s23 = Vector512.Narrow(i2.AsUInt32(), i3.AsUInt32());
-                    Vector512.Narrow(s01, s23).Store(d + j);
+                    Vector512.Narrow(Vector512.Narrow(i0.AsUInt32(), i1.AsUInt32()), Vector512.Narrow(i2.AsUInt32(), i3.AsUInt32())).Store(d + j);
+                }
+            }
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var inv = Vector256.Create(inverse);
+                var low = Vector256.Create(lo);
+                var top = Vector256.Create(levels);
+                for (; j + 32 <= row.Length; j += 32)
+                {
+                    var i0 = Vector256.Clamp(Vector256.ConvertToInt32(Vector256.Round((Vector256.Load(x + j) - low) * inv)), Vector256<int>.Zero, top);
+                    var i1 = Vector256.Clamp(Vector256.ConvertToInt32(Vector256.Round((Vector256.Load(x + j + 8) - low) * inv)), Vector256<int>.Zero, top);
+                    var i2 = Vector256.Clamp(Vector256.ConvertToInt32(Vector256.Round((Vector256.Load(x + j + 16) - low) * inv)), Vector256<int>.Zero, top);
+                    var i3 = Vector256.Clamp(Vector256.ConvertToInt32(Vector256.Round((Vector256.Load(x + j + 24) - low) * inv)), Vector256<int>.Zero, top);
+                    Vector256.Narrow(Vector256.Narrow(i0.AsUInt32(), i1.AsUInt32()), Vector256.Narrow(i2.AsUInt32(), i3.AsUInt32())).Store(d + j);
                 }
             }
         }
@@ -186,10 +198,19 @@ internal static unsafe class Int8Gemm
         /// <summary>Dequantises one row of a tile into C and applies the epilogue.</summary>
         private void Finish(int* acc, float rowScale, float rowLow, int col0, int cols, float* c, int row)
         {
-            if (cols == NR && Vector512.IsHardwareAccelerated && _ep.Activation is Activation.None or Activation.Gelu or Activation.Relu)
+            if (cols == NR && _ep.Activation is Activation.None or Activation.Gelu or Activation.Relu)
             {
-                FinishFull(acc, rowScale, rowLow, col0, c, row);
-                return;
+                if (Vector512.IsHardwareAccelerated)
+                {
+                    FinishFull(acc, rowScale, rowLow, col0, c, row);
+                    return;
+                }
+                if (Vector256.IsHardwareAccelerated)
+                {
+                    FinishHalf(acc, rowScale, rowLow, col0, c, row);
+                    FinishHalf(acc + 8, rowScale, rowLow, col0 + 8, c + 8, row);
+                    return;
+                }
             }
             var scales = _w.Scales.Slice(col0, NR);
             var sums = _w.RowSums.Slice(col0, NR);
@@ -217,6 +238,25 @@ internal static unsafe class Int8Gemm
                 if (_ep.Activation == Activation.Gelu) v = VectorMath.Gelu(v);
                 else if (_ep.Activation == Activation.Relu) v = Vector512.Max(v, Vector512<float>.Zero);
                 if (_ep.Residual != null && !_ep.ResidualInOutput) v += Vector512.Load(_ep.Residual + (long)row * _ep.ResidualStride + col0);
+                v.Store(c);
+            }
+        }
+
+        // FinishFull's steps on 8 columns, for CPUs without AVX-512.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void FinishHalf(int* acc, float rowScale, float rowLow, int col0, float* c, int row)
+        {
+            fixed (float* scales = _w.Scales)
+            fixed (int* sums = _w.RowSums)
+            {
+                var dot = Vector256.ConvertToSingle(Vector256.Load(acc)) * Vector256.Create(rowScale)
+                    + Vector256.ConvertToSingle(Vector256.Load(sums + col0)) * Vector256.Create(rowLow);
+                var v = dot * Vector256.Load(scales + col0);
+                if (_ep.ResidualInOutput) v += Vector256.Load(c);
+                if (_ep.Bias != null) v += Vector256.Load(_ep.Bias + col0);
+                if (_ep.Activation == Activation.Gelu) v = VectorMath.Gelu(v);
+                else if (_ep.Activation == Activation.Relu) v = Vector256.Max(v, Vector256<float>.Zero);
+                if (_ep.Residual != null && !_ep.ResidualInOutput) v += Vector256.Load(_ep.Residual + (long)row * _ep.ResidualStride + col0);
                 v.Store(c);
             }
         }
