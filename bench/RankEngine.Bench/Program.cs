@@ -5,7 +5,7 @@ using RankEngine.Bench.Scoring;
 namespace RankEngine.Bench;
 
 /// <summary>
-/// Benchmarks. Side-by-side comparisons (interleaved rounds, one process; the figures for bench/RESULTS.md):
+/// Benchmarks. Side-by-side comparisons (interleaved rounds, one process; bench/run-all.sh runs them all and writes bench/RESULTS.md):
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- encoder [rounds]          MiniLM-sized BERT vs ONNX Runtime
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- use-lite [rounds]         USE-lite vs the JS reference
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- scoring [rows] [rounds]   score + top-k vs FAISS IndexFlatIP
