@@ -55,7 +55,7 @@ internal static class SideBySide
         {
             double median = Median(rates[i]), best = rates[i].Max();
             result.Add(new Result(contenders[i].Name, median, best, rates[i]));
-            Console.WriteLine($"| {contenders[i].Name} | {median:N0} | {best:N0} |");
+            Console.WriteLine($"| {contenders[i].Name} | {Rate(median)} | {Rate(best)} |");
         }
         Console.WriteLine();
         for (int i = 1; i < contenders.Length; i++)
@@ -63,6 +63,9 @@ internal static class SideBySide
         Console.WriteLine();
         return result;
     }
+
+    /// <summary>A rate with at least three significant digits (1,234 / 12.3 / 1.23).</summary>
+    public static string Rate(double value) => value >= 100 ? value.ToString("N0") : value >= 10 ? value.ToString("F1") : value.ToString("F2");
 
     public static double Median(List<double> values)
     {
