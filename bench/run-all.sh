@@ -91,12 +91,13 @@ for entry in "${suites[@]}"; do
   set -f; read -r -a argv <<< "$args"; set +f
   if [ "${argv[0]}" = "bdn" ]; then
     cmd=(dotnet run -c Release --no-build --project bench/RankEngine.Bench -- "${argv[@]:1}" "${extra[@]}")
-    shown="cd bench/RankEngine.Bench && dotnet run -c Release -- ${args#bdn } ${extra[*]}"
+    shown="cd bench/RankEngine.Bench && dotnet run -c Release -- ${args#bdn }"
   else
     cmd=(dotnet "$bench_dll" "${argv[@]}" "${extra[@]}")
-    shown="dotnet bench/RankEngine.Bench/bin/Release/net10.0/RankEngine.Bench.dll $args ${extra[*]}"
+    shown="dotnet bench/RankEngine.Bench/bin/Release/net10.0/RankEngine.Bench.dll $args"
   fi
   echo "run-all: $name: ${cmd[*]}" >&2
+  [ ${#extra[@]} -gt 0 ] && shown="$shown ${extra[*]}"
   t0=$(date +%s); load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
   if [ "${argv[0]}" = "bdn" ]; then
     (cd bench/RankEngine.Bench && dotnet run -c Release --no-build -- "${argv[@]:1}" "${extra[@]}") > "$logdir/$name.out" 2> "$logdir/$name.err"
