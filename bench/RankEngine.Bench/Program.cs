@@ -5,10 +5,14 @@ using RankEngine.Bench.Scoring;
 namespace RankEngine.Bench;
 
 /// <summary>
-/// Benchmarks. Side-by-side comparisons (interleaved rounds, one process; the figures for bench/RESULTS.md):
+/// Benchmarks. Side-by-side comparisons (interleaved rounds, one process; bench/run-all.sh runs them all and writes bench/RESULTS.md):
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- encoder [rounds]          MiniLM-sized BERT vs ONNX Runtime
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- use-lite [rounds]         USE-lite vs the JS reference
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- scoring [rows] [rounds]   score + top-k vs FAISS IndexFlatIP
+///   dotnet run -c Release --project bench/RankEngine.Bench -- quant-scan [rows] [rounds] [queries]
+///                                                                         fp32 / int8 catalog scans vs FAISS Flat / SQ8, with recall@100
+///   dotnet run -c Release --project bench/RankEngine.Bench -- quant-accuracy [max-titles]
+///                                                                         USE-lite int8 vs fp32 vectors (cosine), per int8 kernel
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- server [items] [connections] [depth] [rounds] [seconds]
 ///                                                                         RESP server vs the embedded API, plus 2× overload
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- train-scale [items] [events] [max-rank]
@@ -20,6 +24,7 @@ namespace RankEngine.Bench;
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- rank-cost [items] [rounds]   RANK time against the cost limit
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- rank-path [items] [rounds]   RANK (embedded, server) vs the raw scorer
 ///                                                                         over the same 384 + 64-d matrices (issue #10)
+/// <c>--int8-kernel NAME</c> (auto, avxvnni, avx512bw, avx2, scalar) anywhere forces the int8 kernel of encoder and quant-scan.
 /// BenchmarkDotNet suites (per-op detail, allocations):
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- --filter '*Encoder*'
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- --filter '*Store*' --job short
@@ -29,6 +34,7 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        args = Int8Kernels.TakeOption(args);
         int rounds(int fallback) => args.Length > 1 ? int.Parse(args[1]) : fallback;
         switch (args.FirstOrDefault())
         {
@@ -59,6 +65,13 @@ public static class Program
                 return 0;
             case "rank-path":
                 Ranking.RankPathSideBySide.Run(args.Length > 1 ? int.Parse(args[1]) : 1_000_000, args.Length > 2 ? int.Parse(args[2]) : 5);
+                return 0;
+            case "quant-scan":
+                QuantScanSideBySide.Run(args.Length > 1 ? int.Parse(args[1]) : 1_000_000, args.Length > 2 ? int.Parse(args[2]) : 5,
+                    args.Length > 3 ? int.Parse(args[3]) : 8);
+                return 0;
+            case "quant-accuracy":
+                QuantAccuracy.Run(args.Length > 1 ? int.Parse(args[1]) : int.MaxValue);
                 return 0;
             case "scoring":
                 ScoringSideBySide.Run(args.Length > 1 ? int.Parse(args[1]) : 1_000_000, args.Length > 2 ? int.Parse(args[2]) : 7);

@@ -102,7 +102,7 @@ public sealed record ServerLimits
     /// Most work one request may ask for, in multiply-adds, checked before it runs (answered <c>-TOOLARGE</c>):
     /// RANK with DIVERSITY costs k × pool × dimension (MMR compares each pick with a pool of max(4k, k + 50)
     /// candidates), without it k × dimension. The default, 2^27, is about 35 ms of MMR at the ~3.8 G multiply-adds/s
-    /// measured on a shared 2-vCPU Xeon (bench/RESULTS.md), so a RANK stays near 100 ms with its catalog scan:
+    /// measured on a shared 2-vCPU Xeon (bench/HISTORY.md), so a RANK stays near 100 ms with its catalog scan:
     /// <c>RANK u K 4096 DIVERSITY 0.5</c> (3.7e10) is refused, <c>K 200 DIVERSITY 0.5</c> at 544 dimensions (8.7e7) runs.
     /// </summary>
     public long MaxRequestCost { get; init; } = 1L << 27;
@@ -113,7 +113,7 @@ public sealed record ServerLimits
     /// <summary>
     /// Most text in one ENCODE, in UTF-8 bytes with each text counting at most <see cref="EncodeBytesPerTextCap"/>:
     /// the encoder's work is about proportional to it. Default 32 KiB, i.e. 64 full-length texts (about 0.3–0.5 s
-    /// with USE-lite on two cores, bench/RESULTS.md); the old maximum, 256 full texts, took 1.3–2 s.
+    /// with USE-lite on two cores, bench/HISTORY.md); the old maximum, 256 full texts, took 1.3–2 s.
     /// </summary>
     public int MaxEncodeBytes { get; init; } = 32 * 1024;
 

@@ -8,7 +8,7 @@ using RankEngine.Store;
 namespace RankEngine.Bench.Hardening;
 
 /// <summary>
-/// The long versions of the hardening tests (issue #12), for bench/RESULTS.md:
+/// The long versions of the hardening tests (issue #12), for bench/HISTORY.md (not part of bench/run-all.sh):
 /// <c>event-flood</c> records events through the embedded engine with production store defaults and prints the
 /// data directory's size as it goes (the disk curve); <c>slowloris</c> starts <c>rankengine serve</c> as a child
 /// process, holds stalled connections open and prints the server's RSS before, during and after.

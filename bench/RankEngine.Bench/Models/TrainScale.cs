@@ -8,7 +8,7 @@ namespace RankEngine.Bench.Models;
 /// <summary>
 /// Training time and peak memory of the ranking model on a synthetic catalog (default 1M items × 10M events):
 /// users with a few taste clusters each and a skewed (Zipf-like) choice of items inside a cluster, 64-d content
-/// vectors that carry the cluster, the content mapping on. Prints one Markdown row for bench/RESULTS.md.
+/// vectors that carry the cluster, the content mapping on. Prints one Markdown row for bench/HISTORY.md.
 /// </summary>
 internal static class TrainScale
 {

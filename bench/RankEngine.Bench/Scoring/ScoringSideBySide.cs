@@ -158,7 +158,7 @@ internal static class ScoringSideBySide
     }
 
     /// <summary>Deterministic uniform(−1, 1) values.</summary>
-    private static void Fill(float[] values, int seed)
+    internal static void Fill(float[] values, int seed)
     {
         ulong s = 0x9E3779B97F4A7C15UL * (ulong)(seed + 1);
         for (long i = 0; i < values.LongLength; i++)
@@ -168,57 +168,9 @@ internal static class ScoringSideBySide
         }
     }
 
-    private static void WriteRaw(string path, float[] values)
+    internal static void WriteRaw(string path, float[] values)
     {
         using var f = File.Create(path);
         f.Write(MemoryMarshal.AsBytes(values.AsSpan()));
-    }
-
-    /// <summary>tools/faiss_flat_server.py under Debian's /usr/bin/python3, driven over stdin/stdout.</summary>
-    private sealed class FaissProcess : IDisposable
-    {
-        private readonly Process _process;
-        public string Banner { get; }
-
-        public FaissProcess(string catalog, int rows, int dim, string queries, int nq, int threads)
-        {
-            string script = Path.Combine(BenchPaths.RepoRoot, "tools", "faiss_flat_server.py");
-            var info = new ProcessStartInfo("/usr/bin/python3")
-            {
-                RedirectStandardInput = true,
-                RedirectStandardOutput = true,
-                UseShellExecute = false,
-            };
-            foreach (var arg in new[] { script, catalog, rows.ToString(), dim.ToString(), queries, nq.ToString(), threads.ToString() })
-                info.ArgumentList.Add(arg);
-            info.Environment["OMP_NUM_THREADS"] = threads.ToString();
-            _process = Process.Start(info) ?? throw new InvalidOperationException("could not start /usr/bin/python3 (is python3-faiss installed?)");
-            string line = _process.StandardOutput.ReadLine() ?? throw new InvalidOperationException("the FAISS process exited before it was ready");
-            if (!line.StartsWith("ready ", StringComparison.Ordinal)) throw new InvalidOperationException($"unexpected FAISS output: {line}");
-            Banner = "FAISS " + line[6..];
-        }
-
-        public double Search(int nq, int k) => Command($"search {nq} {k}");
-        public double Dump(int nq, int k, string path) => Command($"dump {nq} {k} {path}");
-
-        private double Command(string command)
-        {
-            _process.StandardInput.WriteLine(command);
-            _process.StandardInput.Flush();
-            string line = _process.StandardOutput.ReadLine() ?? throw new InvalidOperationException("the FAISS process died");
-            return double.Parse(line[5..], System.Globalization.CultureInfo.InvariantCulture);
-        }
-
-        public void Dispose()
-        {
-            try
-            {
-                _process.StandardInput.WriteLine("quit");
-                _process.StandardInput.Flush();
-                if (!_process.WaitForExit(10_000)) _process.Kill();
-            }
-            catch (IOException) { }
-            _process.Dispose();
-        }
     }
 }

@@ -99,7 +99,7 @@ internal sealed partial class RankStore
             // Writers pause while live records are copied (reads go on). With writers running during FASTER's
             // Compact, SIGKILL trials lost acknowledged records (3 of ~190 trials: live records missing after
             // recovery, read-modify-writes that saw their user as absent); with the pause none did (see
-            // bench/RESULTS.md for the trial counts). The pause lasts one pass over the log (ms for MiB of live
+            // bench/HISTORY.md for the trial counts). The pause lasts one pass over the log (ms for MiB of live
             // data; INFO last_compaction_pause_ms).
             _gate.EnterWriteLock();
             // Odd only while the write gate is held, so a writer (which holds the gate shared) never waits on it.
