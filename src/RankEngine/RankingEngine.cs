@@ -76,6 +76,8 @@ public sealed partial class RankingEngine : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         if (options.CollabDimension < 0) throw new ArgumentOutOfRangeException(nameof(options), "CollabDimension must not be negative");
         if (!(options.ProfileHalfLife > TimeSpan.Zero)) throw new ArgumentOutOfRangeException(nameof(options), "ProfileHalfLife must be positive");
+        if (!Enum.IsDefined(options.Quantization))
+            throw new ArgumentOutOfRangeException(nameof(options), $"Quantization {options.Quantization} is not one of {string.Join(", ", Enum.GetNames<CatalogQuantization>())}");
         IComputeBackend? backend = null;
         TextEncoder? encoder = null;
         RankStore? store = null;
@@ -104,7 +106,8 @@ public sealed partial class RankingEngine : IDisposable
                 MaxUserEvents = options.MaxUserEvents,
                 CheckpointInterval = options.CheckpointInterval,
                 CatalogShards = options.CatalogShards,
-                QuantizedVector = options.Quantization == CatalogQuantization.Int8 ? Content : null,
+                QuantizedVector = options.Quantization == CatalogQuantization.None ? null : Content,
+                QuantizedFormat = options.Quantization,
                 AbBucketCount = experiment.Buckets.Count,
             });
             ModelIdentityFile.Check(store.DataDirectory, encoder?.ModelIdentity);

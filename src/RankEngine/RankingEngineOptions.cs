@@ -39,8 +39,9 @@ public sealed record RankingEngineOptions
 
     /// <summary>
     /// How whole-catalog scans read the content vectors: <see cref="CatalogQuantization.None"/> (fp32, exact; the
-    /// default) or <see cref="CatalogQuantization.Int8"/> (an int8 copy is scanned first, a quarter of the bytes, and
-    /// the best candidates are re-scored exactly in fp32: returned scores are exact, the candidate set approximate).
+    /// default), <see cref="CatalogQuantization.Int8"/> (an int8 copy is scanned first, a quarter of the bytes) or
+    /// <see cref="CatalogQuantization.Fp16"/> (an fp16 copy is scanned first, half the bytes); with either the best
+    /// candidates are re-scored exactly in fp32: returned scores are exact, the candidate set approximate.
     /// </summary>
     public CatalogQuantization Quantization { get; init; } = CatalogQuantization.None;
 }
@@ -52,4 +53,9 @@ public enum CatalogQuantization
     None,
     /// <summary>An int8 first pass over a quantised copy, then exact fp32 re-scoring of the best candidates.</summary>
     Int8,
+    /// <summary>
+    /// An fp16 (IEEE half) first pass over a copy of the content vectors, widened to fp32 block by block, then exact
+    /// fp32 re-scoring of the best candidates, as with <see cref="Int8"/>: half the bytes of fp32, closer than int8.
+    /// </summary>
+    Fp16,
 }

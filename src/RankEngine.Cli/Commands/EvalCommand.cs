@@ -8,7 +8,8 @@ namespace RankEngine.Cli.Commands;
 /// <summary>
 /// <c>rankengine eval --data ml-latest-small.zip</c>: evaluates exactly what RANK serves (<see cref="ServedEvaluator"/>):
 /// the training part of a temporal split is ingested into a fresh store, trained as <c>ingest</c> does, and every
-/// test user is ranked with the engine's defaults. The Markdown table goes to stdout, progress to stderr.
+/// test user is ranked with the engine's defaults; <c>--quantization</c> picks the stores' catalog option (none, as
+/// shipped, int8 or fp16). The Markdown table goes to stdout, progress to stderr.
 /// </summary>
 internal static class EvalCommand
 {
@@ -27,12 +28,18 @@ internal static class EvalCommand
         var tags = new Option<string>("--tags-field") { Description = "Tag field for the genre diversity metric.", DefaultValueFactory = _ => "genres" };
         var lambdas = new Option<string>("--ease-lambdas") { Description = "Comma-separated λ values of the EASE baseline.", DefaultValueFactory = _ => "100,200,400" };
         var seed = new Option<int>("--seed") { Description = "Seed of the cold-item sample.", DefaultValueFactory = _ => 42 };
+        var quantization = new Option<string>("--quantization")
+        {
+            Description = "Catalog scans of the served stores: none (fp32, the shipped default), int8 or fp16 (a quantised first pass re-scored exactly in fp32).",
+            DefaultValueFactory = _ => "none",
+        };
+        quantization.AcceptOnlyFromAmong("none", "int8", "fp16");
         var command = new Command("eval",
             "Evaluate the served ranking on a temporal split (each user's last 20% of positives held out): ingest the training part into a fresh store, " +
             "train as 'ingest' does, RANK every test user with the shipped defaults (and with the recommended diversity); popularity, item-kNN and exact EASE " +
             "as baselines; an item-cold-start variant. Prints a Markdown table.")
         {
-            data, events, model, backend, k, cold, tags, lambdas, seed,
+            data, events, model, backend, k, cold, tags, lambdas, seed, quantization,
         };
         command.SetAction(parse => CliErrors.Run(() =>
         {
@@ -52,8 +59,10 @@ internal static class EvalCommand
                 Seed = parse.GetValue(seed),
                 ModelPath = CommonOptions.ResolveModel(parse.GetValue(model)),
                 Backend = parse.GetValue(backend)!,
+                Quantization = Enum.Parse<CatalogQuantization>(parse.GetValue(quantization)!, ignoreCase: true),
             }, line => Console.Error.WriteLine($"[{sw.Elapsed.TotalSeconds,6:F0}s] {line}"));
             Console.Error.WriteLine(TrainCommand.Describe(report.Model));
+            Console.Error.WriteLine($"catalog quantization: {parse.GetValue(quantization)}");
             Console.Error.WriteLine($"{report.TestUsers} test users, {report.HeldOut:N0} held-out items, {report.TrainEvents:N0} training events, {report.ColdItems:N0} cold items; {sw.Elapsed.TotalSeconds:F0} s");
             Console.Write(report.ToMarkdown());
             return 0;

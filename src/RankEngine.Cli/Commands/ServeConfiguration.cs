@@ -25,8 +25,11 @@ internal sealed class ServeEngineSettings
     /// <summary>Catalog shards items are spread over (each searched on its own, results merged; the same rankings for any count).</summary>
     public int CatalogShards { get; set; } = 1;
 
-    /// <summary>Whole-catalog scans over fp32 (None) or an int8 first pass re-scored exactly (Int8).</summary>
+    /// <summary>Whole-catalog scans over fp32 (None), or an int8 (Int8) or fp16 (Fp16) first pass re-scored exactly.</summary>
     public CatalogQuantization Quantization { get; set; } = CatalogQuantization.None;
+
+    /// <summary>The values <see cref="Quantization"/> accepts (case-insensitive), for error messages.</summary>
+    public static string QuantizationNames => string.Join(", ", Enum.GetNames<CatalogQuantization>());
 
     public void Validate()
     {
@@ -35,7 +38,7 @@ internal sealed class ServeEngineSettings
         if (!BackendFactory.Names.Contains(Backend, StringComparer.OrdinalIgnoreCase))
             problems.Add($"{SectionName}:Backend '{Backend}' is not one of {string.Join(", ", BackendFactory.Names)}");
         if (ContentDimension is <= 0) problems.Add($"{SectionName}:ContentDimension is {ContentDimension}: must be positive");
-        if (!Enum.IsDefined(Quantization)) problems.Add($"{SectionName}:Quantization is {Quantization}: must be None or Int8");
+        if (!Enum.IsDefined(Quantization)) problems.Add($"{SectionName}:Quantization is {Quantization}: must be one of {QuantizationNames}");
         if (CatalogShards is < 1 or > 256) problems.Add($"{SectionName}:CatalogShards is {CatalogShards}: must be 1..256");
         if (problems.Count > 0) throw new ArgumentException("invalid configuration: " + string.Join("; ", problems));
     }
@@ -97,6 +100,10 @@ internal static class ServeConfiguration
     {
         var engine = new ServeEngineSettings();
         var server = new RankServerSettings();
+        // The binder's own message for a bad enum names the type, not the values: say which ones are valid.
+        string quantizationKey = ServeEngineSettings.SectionName + ":" + nameof(ServeEngineSettings.Quantization);
+        if (configuration[quantizationKey] is { Length: > 0 } q && !Enum.TryParse<CatalogQuantization>(q, ignoreCase: true, out _))
+            throw new ArgumentException($"invalid configuration: {quantizationKey} '{q}' is not one of {ServeEngineSettings.QuantizationNames}");
         try
         {
             configuration.GetSection(ServeEngineSettings.SectionName).Bind(engine);

@@ -143,7 +143,12 @@ internal sealed partial class RespSession
             sb.Append("catalog_shards:").Append(catalog.ShardCount).Append("\r\n");
             sb.Append("catalog_rows:").Append(catalog.RowCount).Append("\r\n");
             sb.Append("catalog_dead_rows:").Append(catalog.DeadRowCount).Append("\r\n");
-            sb.Append("catalog_quantization:").Append(catalog.Shards[0].Current.QuantizedSlot >= 0 ? "int8 (kernel " + RankEngine.Compute.Simd.Int8Dots.Default + ")" : "none").Append("\r\n");
+            sb.Append("catalog_quantization:").Append(catalog.Shards[0].Current.QuantizedFormat switch
+            {
+                CatalogQuantization.Int8 => "int8 (kernel " + RankEngine.Compute.Simd.Int8Dots.Default + ")",
+                CatalogQuantization.Fp16 => "fp16",
+                _ => "none",
+            }).Append("\r\n");
             if (_engine.Model is { } m)
             {
                 sb.Append("ranking_model:").Append(m.Kind).Append(" v").Append(m.Version).Append("\r\n");

@@ -21,6 +21,7 @@ internal sealed class CatalogShard
     private readonly object _writeLock = new();
     private readonly StoreSchema _schema;
     private readonly int _quantizedSlot;
+    private readonly CatalogQuantization _quantizedFormat;
     private ShardGeneration _generation;
     private ShardSnapshot _current;
     private long _version;
@@ -28,12 +29,14 @@ internal sealed class CatalogShard
 
     /// <param name="schema">The vectors every item may have.</param>
     /// <param name="capacity">Rows to allocate up front.</param>
-    /// <param name="quantizedSlot">A vector slot to keep an int8 copy of for quantised scans, or −1.</param>
-    public CatalogShard(StoreSchema schema, int capacity = 1024, int quantizedSlot = -1)
+    /// <param name="quantizedSlot">A vector slot to keep a quantised copy of for quantised scans, or −1.</param>
+    /// <param name="quantizedFormat">That copy's format: Int8 or Fp16.</param>
+    public CatalogShard(StoreSchema schema, int capacity = 1024, int quantizedSlot = -1, CatalogQuantization quantizedFormat = CatalogQuantization.Int8)
     {
         _schema = schema;
         _quantizedSlot = quantizedSlot;
-        _generation = new ShardGeneration(schema, 0, capacity, quantizedSlot);
+        _quantizedFormat = quantizedFormat;
+        _generation = new ShardGeneration(schema, 0, capacity, quantizedSlot, quantizedFormat);
         _current = ShardSnapshot.Capture(_generation, 0, 0);
     }
 
@@ -108,7 +111,7 @@ internal sealed class CatalogShard
             int dropped = snapshot.RowCount - snapshot.LiveCount;
             if (dropped == 0) return 0;
             long version = _version + 1;
-            var g = new ShardGeneration(_schema, old.Number + 1, snapshot.LiveCount + snapshot.LiveCount / 8, _quantizedSlot);
+            var g = new ShardGeneration(_schema, old.Number + 1, snapshot.LiveCount + snapshot.LiveCount / 8, _quantizedSlot, _quantizedFormat);
             var fields = new Dictionary<string, FieldValue>(StringComparer.Ordinal);
             for (int from = 0; from < snapshot.RowCount; from++)
             {

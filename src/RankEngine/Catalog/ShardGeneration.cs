@@ -31,10 +31,10 @@ internal sealed class ShardGeneration
     public ulong[][] Present;
     public int Capacity;
     public int RowCount;
-    /// <summary>The int8 copy of one vector's rows (per-row scale, row sums), or null: a quantised first pass for scans.</summary>
-    public readonly Int8Matrix? Quantized;
+    /// <summary>The int8 or fp16 copy of one vector's rows, or null: a quantised first pass for scans.</summary>
+    public readonly QuantizedCopy? Quantized;
 
-    public ShardGeneration(StoreSchema schema, int number, int capacity, int quantizedSlot = -1)
+    public ShardGeneration(StoreSchema schema, int number, int capacity, int quantizedSlot = -1, CatalogQuantization format = CatalogQuantization.Int8)
     {
         Schema = schema;
         Number = number;
@@ -51,7 +51,7 @@ internal sealed class ShardGeneration
             Present[s] = new ulong[Capacity / 64];
         }
         Columns = new FieldColumns(Capacity);
-        if (quantizedSlot >= 0) Quantized = new Int8Matrix(quantizedSlot, schema.Vectors[quantizedSlot].Dimension, Capacity);
+        if (quantizedSlot >= 0) Quantized = QuantizedCopy.Create(format, quantizedSlot, schema.Vectors[quantizedSlot].Dimension, Capacity);
     }
 
     /// <summary>Writer only: makes room for one more row, copying into larger arrays when full.</summary>
@@ -92,39 +92,94 @@ internal sealed class ShardGeneration
 }
 
 /// <summary>
+/// A reduced-precision copy of one vector's rows, row-aligned with the generation's fp32 matrix and append-only like
+/// it: written with each row (appends, compaction, the replay at open), grown with the other arrays.
+/// </summary>
+internal abstract class QuantizedCopy
+{
+    public readonly int Slot, Dimension;
+
+    protected QuantizedCopy(int slot, int dimension)
+    {
+        Slot = slot;
+        Dimension = dimension;
+    }
+
+    /// <summary>Int8 or Fp16.</summary>
+    public abstract CatalogQuantization Format { get; }
+
+    /// <summary>Writes row <paramref name="row"/> from its fp32 values.</summary>
+    public abstract void Write(int row, ReadOnlySpan<float> vector);
+
+    /// <summary>Copies the first <paramref name="rows"/> rows into arrays of <paramref name="capacity"/> rows.</summary>
+    public abstract void Grow(int capacity, int rows);
+
+    public static QuantizedCopy Create(CatalogQuantization format, int slot, int dimension, int capacity) => format switch
+    {
+        CatalogQuantization.Int8 => new Int8Matrix(slot, dimension, capacity),
+        CatalogQuantization.Fp16 => new HalfMatrix(slot, dimension, capacity),
+        _ => throw new ArgumentOutOfRangeException(nameof(format), format, "a quantised copy is Int8 or Fp16"),
+    };
+}
+
+/// <summary>
 /// Rows of one vector quantised to int8 (<c>x ≈ Scale[r] · q</c>, stride a multiple of 64 bytes, zero padded) with each
 /// row's sum of q, for <see cref="RankEngine.Compute.Simd.Int8Dots"/>. Append-only like the rest of the generation.
 /// </summary>
-internal sealed class Int8Matrix
+internal sealed class Int8Matrix : QuantizedCopy
 {
-    public readonly int Slot, Dimension, Stride;
+    public readonly int Stride;
     public sbyte[] Values;
     public float[] Scales;
     public int[] Sums;
 
-    public Int8Matrix(int slot, int dimension, int capacity)
+    public Int8Matrix(int slot, int dimension, int capacity) : base(slot, dimension)
     {
-        Slot = slot;
-        Dimension = dimension;
         Stride = RankEngine.Compute.Simd.Int8Dots.Stride(dimension);
         Values = GC.AllocateArray<sbyte>(checked(capacity * Stride), pinned: true);
         Scales = new float[capacity];
         Sums = new int[capacity];
     }
 
-    public void Write(int row, ReadOnlySpan<float> vector)
+    public override CatalogQuantization Format => CatalogQuantization.Int8;
+
+    public override void Write(int row, ReadOnlySpan<float> vector)
     {
         var (scale, sum) = RankEngine.Compute.Simd.Int8Dots.QuantizeRow(vector, Values.AsSpan(row * Stride, Stride));
         Scales[row] = scale;
         Sums[row] = sum;
     }
 
-    public void Grow(int capacity, int rows)
+    public override void Grow(int capacity, int rows)
     {
         var values = GC.AllocateArray<sbyte>(checked(capacity * Stride), pinned: true);
         Values.AsSpan(0, rows * Stride).CopyTo(values);
         Values = values;
         Array.Resize(ref Scales, capacity);
         Array.Resize(ref Sums, capacity);
+    }
+}
+
+/// <summary>
+/// Rows of one vector as IEEE half floats, row-major, <see cref="QuantizedCopy.Dimension"/> apart: half the bytes of
+/// the fp32 matrix, widened back to fp32 block by block in the scan (round-to-nearest-even on the way in).
+/// </summary>
+internal sealed class HalfMatrix : QuantizedCopy
+{
+    public Half[] Values;
+
+    public HalfMatrix(int slot, int dimension, int capacity) : base(slot, dimension) =>
+        Values = GC.AllocateArray<Half>(checked(capacity * dimension), pinned: true);
+
+    public override CatalogQuantization Format => CatalogQuantization.Fp16;
+
+    public override void Write(int row, ReadOnlySpan<float> vector) =>
+        System.Numerics.Tensors.TensorPrimitives.ConvertToHalf(vector, Values.AsSpan(row * Dimension, Dimension));
+
+    public override void Grow(int capacity, int rows)
+    {
+        var values = GC.AllocateArray<Half>(checked(capacity * Dimension), pinned: true);
+        Values.AsSpan(0, rows * Dimension).CopyTo(values);
+        Values = values;
     }
 }

@@ -44,7 +44,7 @@ internal static unsafe class ShardSearch
         try
         {
             if (!plan.Quantized) return RunScan(snapshot, plan, mask, query.K);
-            // Quantised first pass: the best candidates by the int8 content term, re-scored exactly; cut by the rule.
+            // Quantised first pass (int8 or fp16 content term): the best candidates, re-scored exactly; cut by the rule.
             var candidates = RunScan(snapshot, plan, mask, Math.Min(rows, QuantizedCandidates(query.K)));
             var exact = plan.Exact();
             var hits = new ShardHit[candidates.Length];
@@ -230,6 +230,8 @@ internal static unsafe class ShardSearch
         private readonly int[]? _int8Sums;
         private readonly int _int8Stride;
         private readonly Int8Kernel _int8Kernel;
+        // The fp16 first pass over the content rows (null: exact or int8).
+        private readonly Half[]? _halfRows;
         public readonly double[][] BoostColumns;
         public readonly float[] BoostWeights;
 
@@ -281,12 +283,18 @@ internal static unsafe class ShardSearch
             _int8Sums = null;
             _int8Stride = 0;
             _int8Kernel = Int8Kernel.Scalar;
+            _halfRows = null;
+            // Whole-catalog scans of a content slot with a quantised copy (not device dots, not a candidate list).
             if (_contentMatrix is not null && _contentDots is null && snapshot.QuantizedSlot == contentSlot && query.Candidates is null)
             {
-                (_int8Rows, _int8Scales, _int8Sums, _int8Stride) = snapshot.Int8;
-                _int8Query = new byte[_int8Stride];
-                _int8QueryScale = Int8Dots.QuantizeQuery(_contentQuery, _int8Query);
-                _int8Kernel = ForcedInt8Kernel ?? Int8Dots.Default;
+                if (snapshot.QuantizedFormat == CatalogQuantization.Fp16) _halfRows = snapshot.Fp16;
+                else
+                {
+                    (_int8Rows, _int8Scales, _int8Sums, _int8Stride) = snapshot.Int8;
+                    _int8Query = new byte[_int8Stride];
+                    _int8QueryScale = Int8Dots.QuantizeQuery(_contentQuery, _int8Query);
+                    _int8Kernel = ForcedInt8Kernel ?? Int8Dots.Default;
+                }
             }
         }
 
@@ -294,12 +302,13 @@ internal static unsafe class ShardSearch
         {
             this = quantized;
             _int8Query = null;
+            _halfRows = null;
         }
 
-        /// <summary>True when the content term of the scan is the int8 approximation.</summary>
-        public bool Quantized => _int8Query is not null;
+        /// <summary>True when the content term of the scan is an approximation (int8 or fp16 first pass).</summary>
+        public bool Quantized => _int8Query is not null || _halfRows is not null;
 
-        /// <summary>This plan without the int8 approximation (exact scores).</summary>
+        /// <summary>This plan without the quantised approximation (exact scores).</summary>
         public Plan Exact() => new(in this);
 
         public bool HasContent => _contentMatrix is not null;
@@ -357,6 +366,10 @@ internal static unsafe class ShardSearch
                     contentOut[i] = _contentWeight * Finite0(approx);
                 }
             }
+            else if (_halfRows is not null)
+                fixed (float* q = _contentQuery)
+                fixed (Half* rows = _halfRows)
+                    HalfDotRows(q, rows + (long)start * _contentDim, _contentDim, n, contentOut, _contentWeight);
             else if (_contentMatrix is not null && _contentDots is not null)
                 for (int i = 0; i < n; i++) contentOut[i] = _contentWeight * Finite0(_contentDots[start + i]);
             else if (_contentMatrix is not null)
@@ -507,4 +520,27 @@ internal static unsafe class ShardSearch
     }
 
     private static float RowDot(float* query, float* row, int dim) => RowDots.RowDot(query, row, dim);
+
+    /// <summary>Floats of the fp16 widening scratch: 16 KB, so a chunk of widened rows stays in L1 for its dots.</summary>
+    private const int WidenFloats = 4096;
+
+    /// <summary>
+    /// <see cref="DotRows"/> over fp16 rows: widened to fp32 a few rows at a time (a multiple of four, for the
+    /// four-row kernel) into a stack scratch, then the fp32 dots. .NET exposes no F16C/AVX-512 vcvtph2ps, so the
+    /// widening is TensorPrimitives' vectorised conversion; the rows are streamed at half the bytes of fp32.
+    /// </summary>
+    [SkipLocalsInit]
+    private static void HalfDotRows(float* query, Half* rows, int dim, int n, float* output, float weight)
+    {
+        // Wide rows (over 1,024 dimensions) one at a time: the scratch stays at most one row past 16 KB.
+        int chunk = 4 * dim <= WidenFloats ? WidenFloats / dim & ~3 : 1;
+        float* wide = stackalloc float[chunk * dim];
+        for (int c = 0; c < n; c += chunk)
+        {
+            int m = Math.Min(chunk, n - c);
+            System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(rows + (long)c * dim, m * dim), new Span<float>(wide, m * dim));
+            RowDots.DotRows(query, wide, dim, m, output + c, 1);
+        }
+        for (int i = 0; i < n; i++) output[i] = weight * Finite0(output[i]);
+    }
 }

@@ -17,6 +17,7 @@ internal sealed class ShardSnapshot
     private readonly sbyte[]? _int8;
     private readonly float[]? _int8Scales;
     private readonly int[]? _int8Sums;
+    private readonly Half[]? _half;
 
     private ShardSnapshot(ShardGeneration generation, long version, int liveCount)
     {
@@ -28,12 +29,13 @@ internal sealed class ShardSnapshot
         _died = generation.Died;
         _vectors = generation.Vectors;
         _present = generation.Present;
-        if (generation.Quantized is { } q)
+        if (generation.Quantized is Int8Matrix q)
         {
             _int8 = q.Values;
             _int8Scales = q.Scales;
             _int8Sums = q.Sums;
         }
+        else if (generation.Quantized is HalfMatrix h) _half = h.Values;
     }
 
     internal static ShardSnapshot Capture(ShardGeneration generation, long version, int liveCount) => new(generation, version, liveCount);
@@ -74,12 +76,18 @@ internal sealed class ShardSnapshot
         return true;
     }
 
-    /// <summary>The vector slot with an int8 copy for quantised scans, or −1.</summary>
+    /// <summary>The vector slot with an int8 or fp16 copy for quantised scans, or −1.</summary>
     public int QuantizedSlot => _generation.Quantized?.Slot ?? -1;
+
+    /// <summary>How <see cref="QuantizedSlot"/> is kept: Int8, Fp16, or None when no slot is.</summary>
+    public CatalogQuantization QuantizedFormat => _generation.Quantized?.Format ?? CatalogQuantization.None;
 
     /// <summary>The int8 copy (rows <see cref="Int8Matrix.Stride"/> bytes apart), per-row scales and sums; arrays of this version.</summary>
     internal (sbyte[] Values, float[] Scales, int[] Sums, int Stride) Int8 =>
-        (_int8 ?? throw new InvalidOperationException("this shard keeps no int8 copy"), _int8Scales!, _int8Sums!, _generation.Quantized!.Stride);
+        (_int8 ?? throw new InvalidOperationException("this shard keeps no int8 copy"), _int8Scales!, _int8Sums!, ((Int8Matrix)_generation.Quantized!).Stride);
+
+    /// <summary>The fp16 copy (row-major, rows one dimension apart); the array of this version.</summary>
+    internal Half[] Fp16 => _half ?? throw new InvalidOperationException("this shard keeps no fp16 copy");
 
     /// <summary>The fp32 matrix of a schema vector: <see cref="RowCount"/> × dimension, row-major; rows without the vector are zero.</summary>
     public ReadOnlySpan<float> Matrix(int slot) => _vectors[slot].AsSpan(0, RowCount * _generation.Schema.Vectors[slot].Dimension);

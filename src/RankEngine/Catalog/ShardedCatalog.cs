@@ -15,13 +15,14 @@ internal sealed class ShardedCatalog
 
     /// <param name="schema">The vectors every item may have.</param>
     /// <param name="shardCount">Shards to spread items over.</param>
-    /// <param name="quantizedSlot">A vector slot every shard keeps an int8 copy of for quantised scans, or −1.</param>
-    public ShardedCatalog(StoreSchema schema, int shardCount, int quantizedSlot = -1)
+    /// <param name="quantizedSlot">A vector slot every shard keeps a quantised copy of for quantised scans, or −1.</param>
+    /// <param name="quantizedFormat">That copy's format: Int8 or Fp16.</param>
+    public ShardedCatalog(StoreSchema schema, int shardCount, int quantizedSlot = -1, CatalogQuantization quantizedFormat = CatalogQuantization.Int8)
     {
         if (shardCount < 1) throw new ArgumentOutOfRangeException(nameof(shardCount), shardCount, "a catalog needs at least one shard");
         Schema = schema;
         _shards = new CatalogShard[shardCount];
-        for (int i = 0; i < shardCount; i++) _shards[i] = new CatalogShard(schema, quantizedSlot: quantizedSlot);
+        for (int i = 0; i < shardCount; i++) _shards[i] = new CatalogShard(schema, quantizedSlot: quantizedSlot, quantizedFormat: quantizedFormat);
     }
 
     public StoreSchema Schema { get; }

@@ -31,6 +31,8 @@ internal sealed record ServedEvaluationOptions
     public string? WorkDirectory { get; init; }
     /// <summary>Content vectors by item id, used instead of encoding item texts (required without <see cref="ModelPath"/>).</summary>
     public IReadOnlyDictionary<string, float[]>? ContentVectors { get; init; }
+    /// <summary>The engine stores' catalog quantisation (the served option <see cref="RankingEngineOptions.Quantization"/>; default None, as shipped).</summary>
+    public CatalogQuantization Quantization { get; init; } = CatalogQuantization.None;
 }
 
 /// <summary>One row of the report.</summary>
@@ -167,6 +169,7 @@ internal static class ServedEvaluator
             ContentDimension = options.ModelPath is null ? encoded?.Values.FirstOrDefault()?.Length ?? 0 : 0,
             Backend = options.Backend,
             CheckpointInterval = null,
+            Quantization = options.Quantization,
         });
         log?.Invoke($"ingest into {directory}");
         Ingestion.Run(engine, trainData, contentVectors: encoded);

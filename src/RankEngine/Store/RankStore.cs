@@ -65,9 +65,9 @@ internal sealed partial class RankStore : IDisposable
     /// <summary>The data directory (full path).</summary>
     public string DataDirectory => _directory;
 
-    /// <summary>An empty catalog as the options ask for it (shard count, the vector kept in int8 too).</summary>
+    /// <summary>An empty catalog as the options ask for it (shard count, the vector kept in int8 or fp16 too).</summary>
     private static ShardedCatalog NewCatalog(StoreSchema schema, StoreOptions options) =>
-        new(schema, options.CatalogShards, options.QuantizedVector is { } q ? schema.GetSlot(q) : -1);
+        new(schema, options.CatalogShards, options.QuantizedVector is { } q ? schema.GetSlot(q) : -1, options.QuantizedFormat);
 
     /// <summary>The item catalog (vectors and field columns, in versioned shards), kept in step with every write.</summary>
     internal ShardedCatalog Catalog => _mirror;
@@ -101,6 +101,8 @@ internal sealed partial class RankStore : IDisposable
             throw new ArgumentException($"StoreOptions.MaxUserEvents must be 0..{StoreLimits.MaxUserEventsCap}; got {options.MaxUserEvents}.", nameof(options));
         if (options.CatalogShards < 1 || options.CatalogShards > 256)
             throw new ArgumentException($"StoreOptions.CatalogShards must be 1..256; got {options.CatalogShards}.", nameof(options));
+        if (options.QuantizedVector is not null && options.QuantizedFormat is not (CatalogQuantization.Int8 or CatalogQuantization.Fp16))
+            throw new ArgumentException($"StoreOptions.QuantizedFormat must be Int8 or Fp16 for a quantised vector; got {options.QuantizedFormat}.", nameof(options));
         if (options.AbBucketCount < 1)
             throw new ArgumentException($"StoreOptions.AbBucketCount must be at least 1; got {options.AbBucketCount}.", nameof(options));
         if (options.LogMemoryBytes < 1L << 24)

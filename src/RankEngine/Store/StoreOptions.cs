@@ -62,10 +62,13 @@ internal sealed record StoreOptions
     public int CatalogShards { get; init; } = 1;
 
     /// <summary>
-    /// A vector (by name) the catalog keeps an int8 copy of, so whole-catalog scans run a quantised first pass and
-    /// re-score the best candidates exactly in fp32; null for none (default).
+    /// A vector (by name) the catalog keeps a quantised copy of (<see cref="QuantizedFormat"/>), so whole-catalog scans
+    /// run a quantised first pass and re-score the best candidates exactly in fp32; null for none (default).
     /// </summary>
     public string? QuantizedVector { get; init; }
+
+    /// <summary>The format of <see cref="QuantizedVector"/>'s copy: Int8 (default) or Fp16; ignored without one.</summary>
+    public CatalogQuantization QuantizedFormat { get; init; } = CatalogQuantization.Int8;
 
     /// <summary>Compact a catalog shard when this fraction of its rows no longer show an item (replaced or deleted; checked on the checkpoint timer). Default 0.25.</summary>
     public double MirrorCompactionThreshold { get; init; } = 0.25;

@@ -129,24 +129,27 @@ public class QuantizedScanTests(ITestOutputHelper output)
         Assert.True(recall >= 0.99, $"recall@100 {recall:F4}");
     }
 
-    [Fact]
-    public void The_engine_option_serves_exact_scores_from_the_int8_first_pass()
+    [Theory]
+    [InlineData(CatalogQuantization.Int8)]
+    [InlineData(CatalogQuantization.Fp16)]
+    public void The_engine_option_serves_the_exact_lists_and_scores_from_a_quantised_first_pass(CatalogQuantization quantization)
     {
         using var dirExact = new RankEngine.Tests.Support.TempDir();
-        using var dirInt8 = new RankEngine.Tests.Support.TempDir();
+        using var dirQuantized = new RankEngine.Tests.Support.TempDir();
         RankingEngine Open(string dir, CatalogQuantization q) => RankingEngine.Open(new RankingEngineOptions
         {
             DataDirectory = dir, ContentDimension = 48, CollabDimension = 0, CheckpointInterval = null, Quantization = q,
         });
         using var exact = Open(dirExact.Path, CatalogQuantization.None);
-        using var int8 = Open(dirInt8.Path, CatalogQuantization.Int8);
+        using var quantized = Open(dirQuantized.Path, quantization);
+        Assert.Equal(quantization, quantized.Store.Catalog.Shards[0].Current.QuantizedFormat);
         var random = new Random(6);
         var items = Enumerable.Range(0, 3000).Select(i => new ItemInput("x" + i)
         {
             ContentVector = Enumerable.Range(0, 48).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray(),
         }).ToList();
         exact.AddItems(items);
-        int8.AddItems(items);
+        quantized.AddItems(items);
         // The same timestamps in both engines: profiles decay by event age, so "now" would differ between them.
         var at = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
         for (int u = 0; u < 5; u++)
@@ -155,12 +158,12 @@ public class QuantizedScanTests(ITestOutputHelper output)
                 string item = "x" + random.Next(3000);
                 var when = at.AddMinutes(u * 10 + n);
                 exact.RecordEvent("u" + u, item, UserEventKind.Like, timestamp: when);
-                int8.RecordEvent("u" + u, item, UserEventKind.Like, timestamp: when);
+                quantized.RecordEvent("u" + u, item, UserEventKind.Like, timestamp: when);
             }
         for (int u = 0; u < 5; u++)
         {
             var request = new RankRequest { UserId = "u" + u, K = 20, ExcludeSeen = true };
-            Assert.Equal(exact.Rank(request).Items.Select(x => (x.Id, x.Score)), int8.Rank(request).Items.Select(x => (x.Id, x.Score)));
+            Assert.Equal(exact.Rank(request).Items.Select(x => (x.Id, x.Score)), quantized.Rank(request).Items.Select(x => (x.Id, x.Score)));
         }
     }
 }

@@ -101,6 +101,8 @@ public sealed class ServeConfigurationTests : IDisposable
     [InlineData("RANKENGINE__Server__Limits__MaxInFlight", "0", "error: invalid configuration: RankEngine:Server:Limits: MaxInFlight must be positive")]
     [InlineData("RANKENGINE__Server__Bind", "localhost:1", "error: invalid configuration: RankEngine:Server:Bind 'localhost:1' is not an IP address")]
     [InlineData("RANKENGINE__Backend", "gpu", "error: invalid configuration: RankEngine:Backend 'gpu' is not one of")]
+    [InlineData("RANKENGINE__Quantization", "fp8", "error: invalid configuration: RankEngine:Quantization 'fp8' is not one of None, Int8, Fp16")]
+    [InlineData("RANKENGINE__Quantization", "7", "error: invalid configuration: RankEngine:Quantization is 7: must be one of None, Int8, Fp16")]
     public async Task BadSettingsStopStartUpWithOneLine(string key, string value, string expected)
     {
         Write("appsettings.json", Settings(7));

@@ -44,8 +44,11 @@ public sealed class ServedEvaluatorTests : IDisposable
         return (new InteractionData(items, events, "synthetic"), vectors);
     }
 
-    [Fact]
-    public void TheServedRowIsWhatRankReturnsForEveryTestUser()
+    [Theory]
+    [InlineData(CatalogQuantization.None)]
+    [InlineData(CatalogQuantization.Int8)]
+    [InlineData(CatalogQuantization.Fp16)]
+    public void TheServedRowIsWhatRankReturnsForEveryTestUser(CatalogQuantization quantization)
     {
         var (data, vectors) = Synthetic();
         string work = Path.Combine(_dir.Path, "eval");
@@ -55,11 +58,16 @@ public sealed class ServedEvaluatorTests : IDisposable
             WorkDirectory = work,
             EaseLambdas = [10],
             ColdItemFraction = 0,
+            Quantization = quantization,
         });
         Assert.True(report.TestUsers > 20);
         Assert.Equal(report.TestUsers, report.ServedLists.Count);
         // Reopen the store the evaluator served from and ask RANK again, as a client would: the same lists.
-        using var engine = RankingEngine.Open(new RankingEngineOptions { DataDirectory = Path.Combine(work, "main"), ContentDimension = 6, CheckpointInterval = null });
+        using var engine = RankingEngine.Open(new RankingEngineOptions
+        {
+            DataDirectory = Path.Combine(work, "main"), ContentDimension = 6, CheckpointInterval = null, Quantization = quantization,
+        });
+        Assert.Equal(quantization, engine.Store.Catalog.Shards[0].Current.QuantizedFormat);
         Assert.Equal(report.Model.Version, engine.Model!.Version);
         foreach (var (user, list) in report.ServedLists.Take(10))
         {

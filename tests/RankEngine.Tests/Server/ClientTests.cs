@@ -46,6 +46,17 @@ public sealed class ClientTests : IAsyncLifetime
         Assert.DoesNotContain("# Clients", engineOnly.Raw);
     }
 
+    [Theory]
+    [InlineData(CatalogQuantization.Int8, "int8 (kernel ")]
+    [InlineData(CatalogQuantization.Fp16, "fp16")]
+    public async Task InfoReportsTheCatalogQuantisation(CatalogQuantization quantization, string expected)
+    {
+        await using var server = await ServerHarness.StartAsync(quantization: quantization);
+        server.AddSmallCatalog();
+        await using var client = await server.ConnectAsync();
+        Assert.StartsWith(expected, (await client.InfoAsync("engine"))["catalog_quantization"]);
+    }
+
     [Fact]
     public async Task AddItemVectorGetAndDelete()
     {

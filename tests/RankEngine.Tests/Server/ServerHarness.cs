@@ -37,7 +37,7 @@ public sealed class ServerHarness : IAsyncDisposable
 
     /// <summary>Starts a server; <paramref name="configure"/> adjusts the options (ports are always ephemeral).</summary>
     public static async Task<ServerHarness> StartAsync(int contentDim = 4, int collabDim = 2, string? modelPath = null,
-        Func<RankServerOptions, RankServerOptions>? configure = null)
+        Func<RankServerOptions, RankServerOptions>? configure = null, CatalogQuantization quantization = CatalogQuantization.None)
     {
         var dir = new TempDir();
         var engine = RankingEngine.Open(new RankingEngineOptions
@@ -48,6 +48,7 @@ public sealed class ServerHarness : IAsyncDisposable
             ModelPath = modelPath,
             Backend = "simd",
             CheckpointInterval = null,
+            Quantization = quantization,
         });
         var options = new RankServerOptions { Port = 0, HttpPort = 0, ModelName = modelPath is null ? null : Path.GetFileName(modelPath) };
         if (configure is not null) options = configure(options) with { Port = 0, HttpPort = options.HttpPort is null ? null : 0 };
