@@ -26,6 +26,7 @@ internal static class QuantScanSideBySide
     [
         CatalogQuantization.None,
         CatalogQuantization.Int8,
+        CatalogQuantization.Fp16,
     ];
 
     private const int Dim = 384, K = 100, RecallQueries = 64;
