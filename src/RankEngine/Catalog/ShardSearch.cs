@@ -522,25 +522,10 @@ internal static unsafe class ShardSearch
     private static float RowDot(float* query, float* row, int dim) => RowDots.RowDot(query, row, dim);
 
     /// <summary>Floats of the fp16 widening scratch: 16 KB, so a chunk of widened rows stays in L1 for its dots.</summary>
-    private const int WidenFloats = 4096;
-
-    /// <summary>
-    /// <see cref="DotRows"/> over fp16 rows: widened to fp32 a few rows at a time (a multiple of four, for the
-    /// four-row kernel) into a stack scratch, then the fp32 dots. .NET exposes no F16C/AVX-512 vcvtph2ps, so the
-    /// widening is TensorPrimitives' vectorised conversion; the rows are streamed at half the bytes of fp32.
-    /// </summary>
-    [SkipLocalsInit]
+    /// <summary><see cref="DotRows"/> over fp16 rows, widened in registers (<see cref="HalfDots"/>): half the bytes of fp32.</summary>
     private static void HalfDotRows(float* query, Half* rows, int dim, int n, float* output, float weight)
     {
-        // Wide rows (over 1,024 dimensions) one at a time: the scratch stays at most one row past 16 KB.
-        int chunk = 4 * dim <= WidenFloats ? WidenFloats / dim & ~3 : 1;
-        float* wide = stackalloc float[chunk * dim];
-        for (int c = 0; c < n; c += chunk)
-        {
-            int m = Math.Min(chunk, n - c);
-            System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(rows + (long)c * dim, m * dim), new Span<float>(wide, m * dim));
-            RowDots.DotRows(query, wide, dim, m, output + c, 1);
-        }
+        HalfDots.DotRows(query, rows, dim, n, output);
         for (int i = 0; i < n; i++) output[i] = weight * Finite0(output[i]);
     }
 }
