@@ -176,6 +176,13 @@ public sealed class GemmLauncher
         if (m < 0 || n <= 0 || k <= 0) throw new ArgumentOutOfRangeException(nameof(m), $"GEMM shape {m}×{n}×{k} is invalid");
         if (x.Length < (long)m * k) throw new ArgumentException($"x holds {x.Length} values, {m}×{k} needed");
         if (wLength < (long)n * k) throw new ArgumentException($"W holds {wLength} values, {n}×{k} needed");
+        return OutputArgs(bias, residual, y, m, n, k, activation);
+    }
+
+    /// <summary>The checks and arguments every GEMM launcher shares: output, bias, residual and activation.</summary>
+    internal static GemmArgs OutputArgs(ArrayView<float> bias, ArrayView<float> residual, ArrayView<float> y, int m, int n, int k,
+        KernelActivation activation)
+    {
         if (y.Length < (long)m * n) throw new ArgumentException($"y holds {y.Length} values, {m}×{n} needed");
         if (bias.Length != 0 && bias.Length < n) throw new ArgumentException($"bias holds {bias.Length} values, {n} needed");
         if (residual.Length != 0 && residual.Length < (long)m * n) throw new ArgumentException($"residual holds {residual.Length} values, {m}×{n} needed");

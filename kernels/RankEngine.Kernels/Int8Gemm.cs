@@ -287,11 +287,7 @@ public sealed class Int8GemmLauncher
         if (xScale.Length < m) throw new ArgumentException($"x scales hold {xScale.Length} values, {m} needed");
         if (w.Length < n * k4) throw new ArgumentException($"W holds {w.Length} ints, {n}×{k4} needed");
         if (wScale.Length < n) throw new ArgumentException($"W scales hold {wScale.Length} values, {n} needed");
-        if (y.Length < (long)m * n) throw new ArgumentException($"y holds {y.Length} values, {m}×{n} needed");
-        if (bias.Length != 0 && bias.Length < n) throw new ArgumentException($"bias holds {bias.Length} values, {n} needed");
-        if (residual.Length != 0 && residual.Length < (long)m * n) throw new ArgumentException($"residual holds {residual.Length} values, {m}×{n} needed");
-        if (!Enum.IsDefined(activation)) throw new ArgumentOutOfRangeException(nameof(activation));
-        return new GemmArgs { M = m, N = n, K = k, Activation = (int)activation, HasBias = bias.Length != 0 ? 1 : 0, HasResidual = residual.Length != 0 ? 1 : 0 };
+        return GemmLauncher.OutputArgs(bias, residual, y, m, n, k, activation);
     }
 
     private ArrayView<float> Placeholder(ArrayView<float> view) => view.Length != 0 ? view : _set.Dummy;

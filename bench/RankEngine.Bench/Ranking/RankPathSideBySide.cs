@@ -123,15 +123,7 @@ internal static class RankPathSideBySide
 
     private static void PrintMachine()
     {
-        string model = "?", flags = "";
-        if (File.Exists("/proc/cpuinfo"))
-            foreach (string line in File.ReadLines("/proc/cpuinfo"))
-            {
-                if (model == "?" && line.StartsWith("model name", StringComparison.Ordinal)) model = line[(line.IndexOf(':') + 1)..].Trim();
-                if (flags.Length == 0 && line.StartsWith("flags", StringComparison.Ordinal))
-                    flags = string.Join(' ', line[(line.IndexOf(':') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries)
-                        .Where(f => f.StartsWith("avx", StringComparison.Ordinal) || f == "fma"));
-            }
+        var (model, flags) = BenchMachine.Cpu();
         Console.WriteLine($"# RANK vs the raw scorer (issue #10)");
         Console.WriteLine($"cpu: {model}; {Environment.ProcessorCount} cores; {RuntimeInformation.OSDescription}; .NET {Environment.Version}  ");
         Console.WriteLine($"cpu flags: {flags}  ");
