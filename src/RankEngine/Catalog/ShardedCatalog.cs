@@ -41,7 +41,11 @@ internal sealed class ShardedCatalog
     }
 
     /// <summary>The shard an id lives in: XxHash3 of its UTF-16 code units, so the same everywhere and every run.</summary>
-    public int ShardOf(string id) => _shards.Length == 1 ? 0 : (int)(XxHash3.HashToUInt64(MemoryMarshal.AsBytes(id.AsSpan())) % (ulong)_shards.Length);
+    public int ShardOf(string id) => ShardOf(id, _shards.Length);
+
+    /// <summary>The shard an id lives in among <paramref name="shardCount"/> shards (the placement every node uses).</summary>
+    public static int ShardOf(string id, int shardCount) =>
+        shardCount == 1 ? 0 : (int)(XxHash3.HashToUInt64(MemoryMarshal.AsBytes(id.AsSpan())) % (ulong)shardCount);
 
     /// <summary>The newest version of every shard.</summary>
     public CatalogSnapshot Snapshot()

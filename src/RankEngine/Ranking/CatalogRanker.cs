@@ -31,8 +31,7 @@ internal static class CatalogRanker
         for (int s = 0; s < snapshot.Shards.Count; s++)
             foreach (var hit in ShardSearch.Run(snapshot.Shards[s], factors[s], shardQuery, contentSlot, collabSlot, dots?[s]))
                 pool.Add((s, hit));
-        pool.Sort((a, b) => HitOrder.Instance.Compare(a.Hit, b.Hit));
-        if (pool.Count > poolK) pool.RemoveRange(poolK, pool.Count - poolK);
+        MergeTopK(pool, poolK);
 
         IReadOnlyList<(int Shard, ShardHit Hit)> chosen = pool;
         if (diversity.Lambda > 0 && pool.Count > 1) chosen = Diversify(snapshot, pool, k, diversity, contentSlot);
@@ -58,6 +57,16 @@ internal static class CatalogRanker
             }
         }
         return items;
+    }
+
+    /// <summary>
+    /// The merge of shard top-k lists: orders the pooled hits by the one tie rule (score, then id) and keeps the best
+    /// <paramref name="k"/>, in place. Every ranking over several shards (in one process or over a cluster) cuts here.
+    /// </summary>
+    public static void MergeTopK(List<(int Shard, ShardHit Hit)> pool, int k)
+    {
+        pool.Sort((a, b) => HitOrder.Instance.Compare(a.Hit, b.Hit));
+        if (pool.Count > k) pool.RemoveRange(k, pool.Count - k);
     }
 
     private static List<(int Shard, ShardHit Hit)> Diversify(CatalogSnapshot snapshot, List<(int Shard, ShardHit Hit)> pool, int k, Diversity diversity, int contentSlot)
