@@ -1,3 +1,7 @@
+using Orleans.Concurrency;
+using RankEngine.Ranking;
+using RankEngine.Store;
+
 namespace RankEngine.Cluster;
 
 /// <summary>
@@ -14,32 +18,72 @@ public interface IShardGrain : IGrainWithIntegerKey
     Task<bool> Remove(string id);
 
     /// <summary>The shard's top <see cref="ClusterQuery.K"/> by the one tie rule (score descending, then id ordinal).</summary>
+    /// <remarks>Read-only: searches of a published snapshot interleave with each other; writes still run one at a time.</remarks>
+    [ReadOnly]
     Task<ClusterHit[]> Search(ClusterQuery query);
 
     /// <summary>Items visible now.</summary>
+    [ReadOnly]
     Task<int> Count();
 
     /// <summary>The silo this activation runs on (diagnostics).</summary>
     Task<string> Silo();
 }
 
-/// <summary>An item write: its id and vectors by schema name (content vectors as the engine stores them, unit length).</summary>
+/// <summary>An item write: its id, vectors by schema name (content vectors as the engine stores them, unit length) and typed fields.</summary>
 [GenerateSerializer, Immutable]
 public sealed class ClusterItem
 {
-    public ClusterItem(string id, Dictionary<string, float[]> vectors)
+    public ClusterItem(string id, Dictionary<string, float[]> vectors, Dictionary<string, ClusterField>? fields = null)
     {
         Id = id;
         Vectors = vectors;
+        Fields = fields ?? [];
     }
 
     [Id(0)] public string Id { get; }
     [Id(1)] public Dictionary<string, float[]> Vectors { get; }
+    [Id(2)] public Dictionary<string, ClusterField> Fields { get; }
 }
 
+/// <summary>A typed item field over the wire (the single node's <see cref="FieldValue"/>).</summary>
+[GenerateSerializer, Immutable]
+public sealed record ClusterField([property: Id(0)] FieldKind Kind, [property: Id(1)] string? Text, [property: Id(2)] double Number, [property: Id(3)] string[] Tags)
+{
+    public static ClusterField From(FieldValue value) => new(value.Kind, value.Text, value.Number, [.. value.TagList]);
+
+    public FieldValue ToFieldValue() => Kind switch
+    {
+        FieldKind.String => FieldValue.String(Text ?? ""),
+        FieldKind.Number => FieldValue.Num(Number),
+        FieldKind.Tags => FieldValue.Tags(Tags),
+        _ => throw new ArgumentException($"unknown field kind {Kind}"),
+    };
+}
+
+/// <summary>A filter over the wire: the single node's <see cref="EqualsFilter"/> (Value set) or <see cref="RangeFilter"/>.</summary>
+[GenerateSerializer, Immutable]
+public sealed record ClusterFilter(
+    [property: Id(0)] string Field, [property: Id(1)] string? Value,
+    [property: Id(2)] double Min, [property: Id(3)] double Max, [property: Id(4)] bool MinInclusive, [property: Id(5)] bool MaxInclusive)
+{
+    public static ClusterFilter From(ItemFilter filter) => filter switch
+    {
+        EqualsFilter e => new(e.Field, e.Value, 0, 0, false, false),
+        RangeFilter r => new(r.Field, null, r.Min, r.Max, r.MinInclusive, r.MaxInclusive),
+        _ => throw new NotSupportedException($"filter {filter.GetType().Name} cannot cross the cluster yet"),
+    };
+
+    public ItemFilter ToItemFilter() => Value is not null ? new EqualsFilter(Field, Value) : new RangeFilter(Field, Min, Max, MinInclusive, MaxInclusive);
+}
+
+/// <summary>A numeric field added to the score as weight × value.</summary>
+[GenerateSerializer, Immutable]
+public readonly record struct ClusterBoost([property: Id(0)] string Field, [property: Id(1)] float Weight);
+
 /// <summary>
-/// A shard query over the wire: the content and collab terms of the single node's <c>ShardQuery</c>, its candidate
-/// and exclusion lists and K. (Filters, boosts and model factors are not carried yet.)
+/// A shard query over the wire: the single node's <c>ShardQuery</c> without the model term (content and collab
+/// terms, boosts, filters, candidate and exclusion lists, K).
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed class ClusterQuery
@@ -55,6 +99,8 @@ public sealed class ClusterQuery
     /// <summary>Items never to return.</summary>
     [Id(5)] public string[]? Excluded { get; init; }
     [Id(6)] public int K { get; init; } = 10;
+    [Id(7)] public ClusterBoost[] Boosts { get; init; } = [];
+    [Id(8)] public ClusterFilter[] Filters { get; init; } = [];
 }
 
 /// <summary>One scored item: its id and fused score (bit for bit the single node's), and its row in the shard searched.</summary>

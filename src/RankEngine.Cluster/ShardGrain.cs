@@ -36,6 +36,7 @@ internal sealed class ShardGrain : Grain, IShardGrain
                 if (owner != index) throw new ArgumentException($"item '{item.Id}' belongs to shard {owner}, not {index}");
                 var record = new ItemRecord(item.Id);
                 foreach (var (name, vector) in item.Vectors) record.Vectors[name] = vector;
+                foreach (var (name, field) in item.Fields) record.Fields[name] = field.ToFieldValue();
                 var buffer = ItemCodec.Encode(record, _options.Schema, out int length);
                 encoded[done++] = (item.Id, buffer, length);
             }
@@ -61,6 +62,8 @@ internal sealed class ShardGrain : Grain, IShardGrain
             SecondIsModel = false,
             Candidates = query.Candidates,
             Excluded = query.Excluded,
+            Boosts = [.. query.Boosts.Select(b => new KeyValuePair<string, float>(b.Field, b.Weight))],
+            Filters = [.. query.Filters.Select(f => f.ToItemFilter())],
             K = query.K,
         };
         var hits = ShardSearch.Run(_shard.Current, null, shardQuery, _options.ContentSlot, _options.CollabSlot);

@@ -3,6 +3,7 @@ using Orleans.TestingHost;
 using RankEngine.Catalog;
 using RankEngine.Cluster;
 using RankEngine.Ranking;
+using RankEngine.Store;
 using RankEngine.Tests.Catalog;
 using Xunit;
 using Xunit.Abstractions;
@@ -78,8 +79,9 @@ public sealed class ClusterCatalogTests(ThreeSiloCluster fixture, ITestOutputHel
             content[id] = c;
             collab[id] = s;
             ids.Add(id);
-            CatalogKit.Put(single, id, c, s);
-            writes.Add(new ClusterItem(id, new() { ["content"] = c, ["collab"] = s }));
+            var fields = FieldsOf(rng, i);
+            CatalogKit.Put(single, id, c, s, [.. fields.Select(f => (f.Key, f.Value))]);
+            writes.Add(new ClusterItem(id, new() { ["content"] = c, ["collab"] = s }, fields.ToDictionary(f => f.Key, f => ClusterField.From(f.Value))));
         }
         await cluster.UpsertManyAsync(writes);
         Assert.Equal(Items, await cluster.CountAsync());
@@ -98,8 +100,9 @@ public sealed class ClusterCatalogTests(ThreeSiloCluster fixture, ITestOutputHel
             var c = i % 3 == 0 ? content[ids[rng.Next(ids.Count)]] : CatalogKit.Unit(Gaussian(rng, ThreeSiloCluster.ContentDim));
             var s = Gaussian(rng, ThreeSiloCluster.CollabDim);
             content[id] = c;
-            CatalogKit.Put(single, id, c, s);
-            await cluster.UpsertAsync(new ClusterItem(id, new() { ["content"] = c, ["collab"] = s }));
+            var fields = FieldsOf(rng, i);
+            CatalogKit.Put(single, id, c, s, [.. fields.Select(f => (f.Key, f.Value))]);
+            await cluster.UpsertAsync(new ClusterItem(id, new() { ["content"] = c, ["collab"] = s }, fields.ToDictionary(f => f.Key, f => ClusterField.From(f.Value))));
         }
         for (int i = 0; i < 40; i++)
         {
@@ -137,12 +140,25 @@ public sealed class ClusterCatalogTests(ThreeSiloCluster fixture, ITestOutputHel
             float[] s = q % 3 == 0 ? Gaussian(rng, ThreeSiloCluster.CollabDim) : [];
             string[]? candidates = q == 5 ? [.. Enumerable.Range(0, 400).Select(_ => ids[rng.Next(ids.Count)]), "no-such-item"] : null;
             string[]? excluded = q == 7 ? [.. Enumerable.Range(0, 50).Select(_ => ids[rng.Next(ids.Count)])] : null;
-            var query = new ClusterQuery { Content = c, ContentWeight = 0.8f, Collab = s, CollabWeight = s.Length > 0 ? 0.3f : 0f, Candidates = candidates, Excluded = excluded, K = k };
+            // Some queries filter (genre equality, a tag, a popularity range) and some boost by popularity.
+            ItemFilter[] filters = (q % 5) switch
+            {
+                1 => [ItemFilter.Parse($"genre=g{rng.Next(4)}")],
+                3 => [ItemFilter.Parse("pop>=0.25"), ItemFilter.Parse($"tags=t{rng.Next(6)}")],
+                _ => [],
+            };
+            var boosts = q % 4 == 1 ? new[] { new KeyValuePair<string, float>("pop", 0.05f) } : [];
+            var query = new ClusterQuery
+            {
+                Content = c, ContentWeight = 0.8f, Collab = s, CollabWeight = s.Length > 0 ? 0.3f : 0f, Candidates = candidates, Excluded = excluded, K = k,
+                Filters = [.. filters.Select(ClusterFilter.From)], Boosts = [.. boosts.Select(b => new ClusterBoost(b.Key, b.Value))],
+            };
 
             var snapshot = single.Snapshot();
             var expected = CatalogRanker.Rank(snapshot, new ShardFactors?[snapshot.Shards.Count], new ShardQuery
             {
                 Content = c, ContentWeight = query.ContentWeight, Second = s, SecondWeight = query.CollabWeight, Candidates = candidates, Excluded = excluded,
+                Filters = filters, Boosts = boosts,
             }, new CatalogRanker.Diversity(0, default, null), k, 0, 1);
             var actual = await cluster.SearchAsync(query);
             if (expected.Zip(expected.Skip(1)).Any(p => p.First.Score == p.Second.Score)) _tiedQueries++;
@@ -152,12 +168,14 @@ public sealed class ClusterCatalogTests(ThreeSiloCluster fixture, ITestOutputHel
                 var wider = CatalogRanker.Rank(snapshot, new ShardFactors?[snapshot.Shards.Count], new ShardQuery
                 {
                     Content = c, ContentWeight = query.ContentWeight, Second = s, SecondWeight = query.CollabWeight, Candidates = candidates, Excluded = excluded,
+                    Filters = filters, Boosts = boosts,
                 }, new CatalogRanker.Diversity(0, default, null), k + 1, 0, 1);
                 if (wider.Length > k && wider[k].Score == expected[k - 1].Score) _cutTies++;
             }
 
             Assert.Equal(expected.Length, actual.Length);
-            Assert.True(expected.Length == k || candidates is not null, $"query {q}: {expected.Length} of {k}");
+            Assert.True(expected.Length > 0, $"query {q}: nothing found");
+            if (candidates is null && filters.Length == 0) Assert.Equal(k, expected.Length);
             for (int i = 0; i < expected.Length; i++)
             {
                 Assert.Equal(expected[i].Id, actual[i].Id);
@@ -165,6 +183,15 @@ public sealed class ClusterCatalogTests(ThreeSiloCluster fixture, ITestOutputHel
             }
         }
         return count;
+    }
+
+    /// <summary>A genre (string), tags and a popularity (number, coarse so that boosted scores still tie); some items lack some.</summary>
+    private static Dictionary<string, FieldValue> FieldsOf(Random rng, int i)
+    {
+        var fields = new Dictionary<string, FieldValue> { ["genre"] = FieldValue.String($"g{rng.Next(4)}") };
+        if (i % 3 != 0) fields["tags"] = FieldValue.Tags([.. Enumerable.Range(0, 1 + rng.Next(3)).Select(_ => $"t{rng.Next(6)}").Distinct()]);
+        if (i % 5 != 0) fields["pop"] = FieldValue.Num(rng.Next(5) / 4.0);
+        return fields;
     }
 
     private static float[] Gaussian(Random rng, int n)
