@@ -22,6 +22,28 @@ public sealed class ClusterCatalogOptions
     }
 
     public int ShardCount { get; }
+
+    /// <summary>
+    /// Where the shard grains keep their items durably: shard i in its own single-node store (RankStore: FASTER KV
+    /// and a write-ahead log committed before every acknowledgement) under <c>DataRoot/shard-i</c>. It must be a
+    /// directory every silo reaches (a shared volume), so a shard re-activated on another silo reopens and recovers
+    /// the same store. Null (default): the shard grains keep their items in memory only, lost with their activation.
+    /// </summary>
+    public string? DataRoot { get; init; }
+
+    /// <summary>How long an activating shard grain retries opening its store while the directory lock is still held
+    /// (the previous activation's silo is still closing it). Default 30 s.</summary>
+    public TimeSpan StoreLockWait { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>In-memory part of each shard store's FASTER log, in bytes (at least 16 MiB). Default 64 MiB.</summary>
+    public long StoreLogMemoryBytes { get; init; } = 64L << 20;
+
+    /// <summary>Expected items per shard (sizes each store's hash index). Default 1,000,000.</summary>
+    public long StoreExpectedRecords { get; init; } = 1_000_000;
+
+    /// <summary>The store directory of one shard (null without a <see cref="DataRoot"/>).</summary>
+    public string? ShardDirectory(int index) => DataRoot is null ? null : Path.Combine(DataRoot, $"shard-{index}");
+
     public IReadOnlyList<ClusterVector> Vectors { get; }
     public string ContentVector { get; }
     public string? CollabVector { get; }

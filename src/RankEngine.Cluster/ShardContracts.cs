@@ -7,11 +7,12 @@ namespace RankEngine.Cluster;
 /// <summary>
 /// One catalog slice of the cluster, keyed by its shard index (0 .. shard count − 1). It holds the items whose id the
 /// single node's placement (<c>ShardedCatalog.ShardOf</c>) puts in that shard, in a single-node <c>CatalogShard</c>,
-/// and searches them with the single-node <c>ShardSearch</c>.
+/// and searches them with the single-node <c>ShardSearch</c>. With <see cref="ClusterCatalogOptions.DataRoot"/> set the
+/// slice is durable: writes complete only once committed to the shard's own store, which a re-activation recovers.
 /// </summary>
 public interface IShardGrain : IGrainWithIntegerKey
 {
-    /// <summary>Adds or replaces items of this shard; completes once the shard has applied them (a search after it sees them).</summary>
+    /// <summary>Adds or replaces items of this shard; completes once the shard has applied them (a search after it sees them) and, when durable, committed them.</summary>
     Task Upsert(ClusterItem[] items);
 
     /// <summary>Removes an item; false when the shard had no live row for it. Completes once applied.</summary>
@@ -28,7 +29,18 @@ public interface IShardGrain : IGrainWithIntegerKey
 
     /// <summary>The silo this activation runs on (diagnostics).</summary>
     Task<string> Silo();
+
+    /// <summary>The address of the silo this activation runs on (<c>SiloAddress.ToParsableString</c>; tests find the host with it).</summary>
+    Task<string> SiloAddress();
+
+    /// <summary>What this activation's store recovered when it opened (durable mode; all zero in memory).</summary>
+    Task<RecoveryReport> Recovery();
 }
+
+/// <summary>What a durable shard grain's store recovered on activation.</summary>
+[GenerateSerializer, Immutable]
+public sealed record RecoveryReport([property: Id(0)] bool Durable, [property: Id(1)] bool FromCheckpoint, [property: Id(2)] long ReplayedEntries,
+    [property: Id(3)] int Items, [property: Id(4)] TimeSpan Elapsed);
 
 /// <summary>An item write: its id, vectors by schema name (content vectors as the engine stores them, unit length) and typed fields.</summary>
 [GenerateSerializer, Immutable]

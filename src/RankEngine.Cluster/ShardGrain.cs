@@ -1,55 +1,119 @@
 using System.Buffers;
+using System.Diagnostics;
 using RankEngine.Catalog;
 using RankEngine.Store;
 
 namespace RankEngine.Cluster;
 
 /// <summary>
-/// A shard grain: one single-node <see cref="CatalogShard"/> in memory (nothing durable yet: a deactivated or lost
-/// activation loses its items, so it is kept alive against idle collection). Orleans runs its calls one at a time.
+/// A shard grain. Two modes, by <see cref="ClusterCatalogOptions.DataRoot"/>:
+/// <list type="bullet">
+/// <item><b>Durable</b> (a data root): the slice lives in its own single-node <see cref="RankStore"/> under
+/// <c>DataRoot/shard-index</c>, opened on activation (which recovers every acknowledged write: checkpoint plus
+/// write-ahead-log replay) and disposed on deactivation. A write goes through the store's own write path and returns
+/// only once its log entry is committed; searches run on the store's own catalog (one catalog shard). The directory
+/// must be reachable from every silo (a shared volume), so the grain can be re-activated on any silo.</item>
+/// <item><b>In memory</b> (no data root): one <see cref="CatalogShard"/>; a deactivated or lost activation loses its items.</item>
+/// </list>
+/// Kept alive against idle collection in both modes (a durable shard would reopen, at the cost of a recovery).
+/// Orleans runs its writes one at a time.
 /// </summary>
 [KeepAlive]
 internal sealed class ShardGrain : Grain, IShardGrain
 {
     private readonly ClusterCatalogOptions _options;
-    private readonly CatalogShard _shard;
+    private CatalogShard? _memory;
+    private RankStore? _store;
 
-    public ShardGrain(ClusterCatalogOptions options)
-    {
-        _options = options;
-        _shard = new CatalogShard(options.Schema);
-    }
+    public ShardGrain(ClusterCatalogOptions options) => _options = options;
 
     private int Index => (int)this.GetPrimaryKeyLong();
 
-    public Task Upsert(ClusterItem[] items)
+    /// <summary>The one catalog shard searched: the store's (durable) or the grain's own (in memory).</summary>
+    private CatalogShard Shard => _store is not null ? _store.Catalog.Shards[0] : _memory!;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        string? directory = _options.ShardDirectory(Index);
+        if (directory is null)
+        {
+            _memory = new CatalogShard(_options.Schema);
+            return;
+        }
+        var storeOptions = new StoreOptions
+        {
+            DataDirectory = directory,
+            Schema = _options.Schema,
+            CatalogShards = 1,
+            LogMemoryBytes = _options.StoreLogMemoryBytes,
+            ExpectedRecords = _options.StoreExpectedRecords,
+        };
+        // The previous activation (on a silo that is stopping) may still hold the directory lock for a moment; retry
+        // until it lets go, then fail the activation with the store's own message (the caller sees StoreLockedException).
+        var watch = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                _store = await Task.Run(() => RankStore.Open(storeOptions), cancellationToken);
+                return;
+            }
+            catch (StoreLockedException) when (watch.Elapsed < _options.StoreLockWait && !cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
+            }
+        }
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        var store = _store;
+        _store = null;
+        // Final checkpoint and release of the directory lock, so the next activation (on any silo) can open it.
+        if (store is not null) await Task.Run(store.Dispose, CancellationToken.None);
+    }
+
+    public async Task Upsert(ClusterItem[] items)
     {
         int index = Index;
+        foreach (var item in items)
+        {
+            int owner = ShardedCatalog.ShardOf(item.Id, _options.ShardCount);
+            if (owner != index) throw new ArgumentException($"item '{item.Id}' belongs to shard {owner}, not {index}");
+        }
+        var records = new ItemRecord[items.Length];
+        for (int i = 0; i < items.Length; i++)
+        {
+            var record = new ItemRecord(items[i].Id);
+            foreach (var (name, vector) in items[i].Vectors) record.Vectors[name] = vector;
+            foreach (var (name, field) in items[i].Fields) record.Fields[name] = field.ToFieldValue();
+            records[i] = record;
+        }
+        if (_store is { } store)
+        {
+            // The store validates the whole batch first (a rejected batch writes nothing) and returns once it is committed.
+            await Task.Run(() => store.UpsertItems(records));
+            return;
+        }
         // Validate every item first, so a rejected batch changes nothing.
-        var encoded = new (string Id, byte[] Buffer, int Length)[items.Length];
+        var encoded = new (byte[] Buffer, int Length)[records.Length];
         int done = 0;
         try
         {
-            foreach (var item in items)
-            {
-                int owner = ShardedCatalog.ShardOf(item.Id, _options.ShardCount);
-                if (owner != index) throw new ArgumentException($"item '{item.Id}' belongs to shard {owner}, not {index}");
-                var record = new ItemRecord(item.Id);
-                foreach (var (name, vector) in item.Vectors) record.Vectors[name] = vector;
-                foreach (var (name, field) in item.Fields) record.Fields[name] = field.ToFieldValue();
-                var buffer = ItemCodec.Encode(record, _options.Schema, out int length);
-                encoded[done++] = (item.Id, buffer, length);
-            }
-            foreach (var (id, buffer, length) in encoded) _shard.Upsert(id, buffer.AsSpan(0, length));
+            for (; done < records.Length; done++) encoded[done].Buffer = ItemCodec.Encode(records[done], _options.Schema, out encoded[done].Length);
+            for (int i = 0; i < records.Length; i++) _memory!.Upsert(records[i].Id, encoded[i].Buffer.AsSpan(0, encoded[i].Length));
         }
         finally
         {
             for (int i = 0; i < done; i++) ArrayPool<byte>.Shared.Return(encoded[i].Buffer);
         }
-        return Task.CompletedTask;
     }
 
-    public Task<bool> Remove(string id) => Task.FromResult(_shard.Remove(id));
+    public async Task<bool> Remove(string id)
+    {
+        if (_store is { } store) return await store.DeleteItemAsync(id);
+        return _memory!.Remove(id);
+    }
 
     public Task<ClusterHit[]> Search(ClusterQuery query)
     {
@@ -66,14 +130,20 @@ internal sealed class ShardGrain : Grain, IShardGrain
             Filters = [.. query.Filters.Select(f => f.ToItemFilter())],
             K = query.K,
         };
-        var hits = ShardSearch.Run(_shard.Current, null, shardQuery, _options.ContentSlot, _options.CollabSlot);
+        var hits = ShardSearch.Run(Shard.Current, null, shardQuery, _options.ContentSlot, _options.CollabSlot);
         int index = Index;
         var result = new ClusterHit[hits.Length];
         for (int i = 0; i < hits.Length; i++) result[i] = new ClusterHit(hits[i].Id, hits[i].Score, index, hits[i].Row);
         return Task.FromResult(result);
     }
 
-    public Task<int> Count() => Task.FromResult(_shard.Current.LiveCount);
+    public Task<int> Count() => Task.FromResult(Shard.Current.LiveCount);
 
     public Task<string> Silo() => Task.FromResult(RuntimeIdentity);
+
+    public Task<string> SiloAddress() => Task.FromResult(GrainContext.Address.SiloAddress!.ToParsableString());
+
+    public Task<RecoveryReport> Recovery() => Task.FromResult(_store is { } s
+        ? new RecoveryReport(true, s.Recovery.FromCheckpoint, s.Recovery.ReplayedEntries, s.Recovery.Items, s.Recovery.Elapsed)
+        : new RecoveryReport(false, false, 0, 0, TimeSpan.Zero));
 }

@@ -186,7 +186,7 @@ public sealed class ClusterCatalogTests(ThreeSiloCluster fixture, ITestOutputHel
     }
 
     /// <summary>A genre (string), tags and a popularity (number, coarse so that boosted scores still tie); some items lack some.</summary>
-    private static Dictionary<string, FieldValue> FieldsOf(Random rng, int i)
+    internal static Dictionary<string, FieldValue> FieldsOf(Random rng, int i)
     {
         var fields = new Dictionary<string, FieldValue> { ["genre"] = FieldValue.String($"g{rng.Next(4)}") };
         if (i % 3 != 0) fields["tags"] = FieldValue.Tags([.. Enumerable.Range(0, 1 + rng.Next(3)).Select(_ => $"t{rng.Next(6)}").Distinct()]);
@@ -194,7 +194,7 @@ public sealed class ClusterCatalogTests(ThreeSiloCluster fixture, ITestOutputHel
         return fields;
     }
 
-    private static float[] Gaussian(Random rng, int n)
+    internal static float[] Gaussian(Random rng, int n)
     {
         var v = new float[n];
         for (int i = 0; i < n; i++) v[i] = (float)(Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()));
