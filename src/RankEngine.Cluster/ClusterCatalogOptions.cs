@@ -41,6 +41,12 @@ public sealed class ClusterCatalogOptions
     /// <summary>Expected items per shard (sizes each store's hash index). Default 1,000,000.</summary>
     public long StoreExpectedRecords { get; init; } = 1_000_000;
 
+    /// <summary>Period of each shard store's automatic checkpoints (null or zero: off). Default 60 s.</summary>
+    public TimeSpan? StoreCheckpointInterval { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Whether a deactivating shard grain checkpoints its store before closing it (so the next activation replays nothing). Default true.</summary>
+    public bool StoreCheckpointOnDispose { get; init; } = true;
+
     /// <summary>The store directory of one shard (null without a <see cref="DataRoot"/>).</summary>
     public string? ShardDirectory(int index) => DataRoot is null ? null : Path.Combine(DataRoot, $"shard-{index}");
 

@@ -47,6 +47,8 @@ internal sealed class ShardGrain : Grain, IShardGrain
             CatalogShards = 1,
             LogMemoryBytes = _options.StoreLogMemoryBytes,
             ExpectedRecords = _options.StoreExpectedRecords,
+            CheckpointInterval = _options.StoreCheckpointInterval,
+            CheckpointOnDispose = _options.StoreCheckpointOnDispose,
         };
         // The previous activation (on a silo that is stopping) may still hold the directory lock for a moment; retry
         // until it lets go, then fail the activation with the store's own message (the caller sees StoreLockedException).
@@ -69,7 +71,7 @@ internal sealed class ShardGrain : Grain, IShardGrain
     {
         var store = _store;
         _store = null;
-        // Final checkpoint and release of the directory lock, so the next activation (on any silo) can open it.
+        // Final checkpoint (unless turned off) and release of the directory lock, so the next activation (on any silo) can open it.
         if (store is not null) await Task.Run(store.Dispose, CancellationToken.None);
     }
 
