@@ -7,20 +7,34 @@ namespace RankEngine.Cluster;
 /// The coordinator (a plain class on a client or a silo): routes writes to the owning shard grain by the single
 /// node's placement, fans a search out to every shard grain and merges their top-k lists with the single node's
 /// merge (<c>CatalogRanker.MergeTopK</c>: score descending, then id ordinal).
+/// <see cref="SearchWithCoverageAsync"/> keeps answering while shards move: each shard call has a deadline
+/// (<see cref="ShardSearchTimeout"/>), a shard that fails or misses it is left out of the merge and reported missing,
+/// so the result is exactly the top K of the shards that answered, never presented as the whole catalog's.
+/// <see cref="SearchAsync"/> is the full-coverage search: it throws unless every shard answered.
 /// </summary>
 public sealed class ClusterCatalog
 {
     private readonly IGrainFactory _grains;
 
-    public ClusterCatalog(IGrainFactory grains, int shardCount)
+    public ClusterCatalog(IGrainFactory grains, int shardCount, TimeSpan? shardSearchTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(grains);
         ArgumentOutOfRangeException.ThrowIfLessThan(shardCount, 1);
+        var timeout = shardSearchTimeout ?? ClusterCatalogOptions.DefaultShardSearchTimeout;
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero, nameof(shardSearchTimeout));
         _grains = grains;
         ShardCount = shardCount;
+        ShardSearchTimeout = timeout;
     }
 
+    /// <summary>A coordinator with the cluster's shard count and <see cref="ClusterCatalogOptions.ShardSearchTimeout"/>.</summary>
+    public ClusterCatalog(IGrainFactory grains, ClusterCatalogOptions options)
+        : this(grains, (options ?? throw new ArgumentNullException(nameof(options))).ShardCount, options.ShardSearchTimeout) { }
+
     public int ShardCount { get; }
+
+    /// <summary>The deadline of each shard call of <see cref="SearchWithCoverageAsync"/> (and <see cref="SearchAsync"/>).</summary>
+    public TimeSpan ShardSearchTimeout { get; }
 
     /// <summary>The shard an id lives in (the single node's placement).</summary>
     public int ShardOf(string id) => ShardedCatalog.ShardOf(id, ShardCount);
@@ -44,24 +58,88 @@ public sealed class ClusterCatalog
 
     public Task<bool> RemoveAsync(string id) => Shard(ShardOf(id)).Remove(id);
 
-    /// <summary>The top K over every shard: each shard's top K, merged by the single node's merge.</summary>
-    public async Task<ClusterHit[]> SearchAsync(ClusterQuery query)
+    /// <summary>
+    /// The top K over every shard, full coverage only: throws <see cref="IncompleteCoverageException"/> (carrying the
+    /// partial result) when a shard failed or missed <see cref="ShardSearchTimeout"/>.
+    /// </summary>
+    public async Task<ClusterHit[]> SearchAsync(ClusterQuery query, CancellationToken cancellationToken = default)
+    {
+        var result = await SearchWithCoverageAsync(query, cancellationToken);
+        if (!result.IsComplete) throw new IncompleteCoverageException(result);
+        return result.Hits;
+    }
+
+    /// <summary>
+    /// The top K over the shards that answer within <see cref="ShardSearchTimeout"/>: each shard's top K, merged by
+    /// the single node's merge; a shard whose call fails or misses the deadline is left out and listed in
+    /// <see cref="ClusterSearchResult.Missing"/>. Never throws for a shard; only for a bad query or cancellation.
+    /// </summary>
+    public async Task<ClusterSearchResult> SearchWithCoverageAsync(ClusterQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
-        if (query.K <= 0) return [];
-        var lists = await Task.WhenAll(Enumerable.Range(0, ShardCount).Select(s => Shard(s).Search(query)));
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        if (query.K <= 0) return new ClusterSearchResult([], ShardCount, ShardCount, [], watch.Elapsed);
+        var answers = await Task.WhenAll(Enumerable.Range(0, ShardCount).Select(s => AskShard(s, query, cancellationToken)));
+        cancellationToken.ThrowIfCancellationRequested();
         var pool = new List<(int Shard, ShardHit Hit)>();
         var byKey = new Dictionary<(int, int), ClusterHit>();
-        foreach (var list in lists)
-            foreach (var h in list)
+        var missing = new List<ShardMiss>();
+        for (int s = 0; s < answers.Length; s++)
+        {
+            var (hits, miss) = answers[s];
+            if (hits is null)
+            {
+                missing.Add(miss!.Value);
+                continue;
+            }
+            foreach (var h in hits)
             {
                 pool.Add((h.Shard, new ShardHit(h.Row, h.Id, h.Score)));
                 byKey[(h.Shard, h.Row)] = h;
             }
+        }
         CatalogRanker.MergeTopK(pool, query.K);
         var result = new ClusterHit[pool.Count];
         for (int i = 0; i < result.Length; i++) result[i] = byKey[(pool[i].Shard, pool[i].Hit.Row)];
-        return result;
+        return new ClusterSearchResult(result, ShardCount, ShardCount - missing.Count, [.. missing], watch.Elapsed);
+    }
+
+    private async Task<(ClusterHit[]? Hits, ShardMiss? Miss)> AskShard(int shard, ClusterQuery query, CancellationToken cancellationToken)
+    {
+        Task<ClusterHit[]> call;
+        try
+        {
+            call = Shard(shard).Search(query);
+        }
+        catch (Exception e)
+        {
+            return (null, new ShardMiss(shard, false, $"{e.GetType().Name}: {FirstLine(e.Message)}"));
+        }
+        try
+        {
+            return (await call.WaitAsync(ShardSearchTimeout, cancellationToken), null);
+        }
+        catch (TimeoutException) when (!call.IsCompleted)
+        {
+            // The call goes on (Orleans times it out later); observe its fault so it is not an unobserved task exception.
+            _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            return (null, new ShardMiss(shard, true, $"no answer within {ShardSearchTimeout.TotalMilliseconds:F0} ms"));
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            return (null, new ShardMiss(shard, false, "cancelled"));
+        }
+        catch (Exception e)
+        {
+            return (null, new ShardMiss(shard, e is TimeoutException, $"{e.GetType().Name}: {FirstLine(e.Message)}"));
+        }
+    }
+
+    private static string FirstLine(string message)
+    {
+        int nl = message.IndexOf('\n');
+        return nl < 0 ? message : message[..nl].TrimEnd('\r');
     }
 
     /// <summary>Items visible now, over all shards.</summary>

@@ -23,6 +23,16 @@ public sealed class ClusterCatalogOptions
 
     public int ShardCount { get; }
 
+    /// <summary>The default <see cref="ShardSearchTimeout"/>: 3 s.</summary>
+    public static readonly TimeSpan DefaultShardSearchTimeout = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// The deadline of each shard call of a coordinator's search (<c>ClusterCatalog.SearchWithCoverageAsync</c>), far
+    /// below Orleans' 30 s response timeout: a shard that has not answered by then (its silo is going, its grain is
+    /// re-activating) is left out of the merge and reported missing. Default 3 s.
+    /// </summary>
+    public TimeSpan ShardSearchTimeout { get; init; } = DefaultShardSearchTimeout;
+
     /// <summary>
     /// Where the shard grains keep their items durably: shard i in its own single-node store (RankStore: FASTER KV
     /// and a write-ahead log committed before every acknowledgement) under <c>DataRoot/shard-i</c>. It must be a
