@@ -234,8 +234,8 @@ internal sealed unsafe class TensorView
             case TensorType.I8:
             {
                 int rows = Rows, cols = Columns;
-                var q = MemoryMarshal.Cast<byte, sbyte>(Bytes[..checked((int)ElementCount)]);
-                var scales = MemoryMarshal.Cast<byte, float>(Bytes[(int)WeightFileFormat.AlignUp(ElementCount, 4)..]);
+                var q = Int8Values;
+                var scales = Int8Scales;
                 for (int r = 0; r < rows; r++)
                 {
                     float s = scales[r];
@@ -246,6 +246,21 @@ internal sealed unsafe class TensorView
             default:
                 throw new InvalidModelException($"tensor '{Name}' is a {WeightFileFormat.ToWire(Type)} blob, not a numeric tensor");
         }
+    }
+
+    /// <summary>The values of an <see cref="TensorType.I8"/> tensor as stored (rows · columns, row-major).</summary>
+    public ReadOnlySpan<sbyte> Int8Values => MemoryMarshal.Cast<byte, sbyte>(Int8Bytes()[..checked((int)ElementCount)]);
+
+    /// <summary>The per-row scales of an <see cref="TensorType.I8"/> tensor: at the next 4-byte boundary after the values.</summary>
+    public ReadOnlySpan<float> Int8Scales =>
+        MemoryMarshal.Cast<byte, float>(Int8Bytes().Slice(checked((int)WeightFileFormat.AlignUp(ElementCount, 4)), 4 * Rows));
+
+    private ReadOnlySpan<byte> Int8Bytes()
+    {
+        if (Type != TensorType.I8) throw new ArgumentException($"tensor '{Name}' is {WeightFileFormat.ToWire(Type)}, not i8");
+        if (ByteLength < WeightFileFormat.ByteLength(TensorType.I8, Shape))
+            throw new ArgumentException($"tensor '{Name}' holds {ByteLength} bytes, too few for a {Rows}×{Columns} i8 tensor");
+        return Bytes;
     }
 
     /// <summary>The raw bytes of a <see cref="TensorType.U8"/> blob, copied.</summary>

@@ -100,17 +100,7 @@ internal sealed class IlgpuInt8Weight : IDeviceWeight
     /// <summary>Uploads an <see cref="TensorType.I8"/> tensor of a weight file: rows·cols bytes, then at the next 4-byte
     /// boundary rows float32 scales.</summary>
     public static IlgpuInt8Weight FromTensor(Accelerator accelerator, TensorView tensor)
-    {
-        if (tensor.Type != TensorType.I8) throw new ArgumentException($"tensor '{tensor.Name}' is {WeightFileFormat.ToWire(tensor.Type)}, not i8");
-        int rows = tensor.Rows, columns = tensor.Columns;
-        int count = checked(rows * columns);
-        var bytes = tensor.Bytes;
-        int scaleOffset = checked((int)WeightFileFormat.AlignUp(count, 4));
-        if (bytes.Length < scaleOffset + 4L * rows) throw new ArgumentException($"tensor '{tensor.Name}' holds {bytes.Length} bytes, too few for a {rows}×{columns} i8 tensor");
-        var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(bytes[..count]);
-        var scales = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes.Slice(scaleOffset, 4 * rows));
-        return new IlgpuInt8Weight(accelerator, values, scales, rows, columns);
-    }
+        => new(accelerator, tensor.Int8Values, tensor.Int8Scales, tensor.Rows, tensor.Columns);
 
     /// <summary>The packed rows, <see cref="Rows"/> × <see cref="PackedColumns"/> ints.</summary>
     public ArrayView<int> View => (_data ?? throw new ObjectDisposedException(nameof(IlgpuInt8Weight))).View;

@@ -65,15 +65,8 @@ internal sealed unsafe class Int8PackedMatrix : IDeviceWeight
     }
 
     /// <summary>Packs a weight file's <see cref="TensorType.I8"/> tensor as stored (no requantisation).</summary>
-    public static Int8PackedMatrix FromTensor(TensorView tensor)
-    {
-        if (tensor.Type != TensorType.I8) throw new ArgumentException($"tensor '{tensor.Name}' is not int8");
-        int count = checked(tensor.Rows * tensor.Columns);
-        var bytes = tensor.Bytes;
-        var values = MemoryMarshal.Cast<byte, sbyte>(bytes[..count]);
-        var scales = MemoryMarshal.Cast<byte, float>(bytes[(int)WeightFileFormat.AlignUp(count, 4)..])[..tensor.Rows];
-        return new Int8PackedMatrix(values, scales, tensor.Rows, tensor.Columns);
-    }
+    public static Int8PackedMatrix FromTensor(TensorView tensor) =>
+        new(tensor.Int8Values, tensor.Int8Scales, tensor.Rows, tensor.Columns);
 
     /// <summary>
     /// Quantises a float matrix per output row (<c>scale = max|w| / 127</c>, round to nearest, as
