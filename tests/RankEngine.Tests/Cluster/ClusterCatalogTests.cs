@@ -11,37 +11,14 @@ using Xunit.Abstractions;
 namespace RankEngine.Tests.Cluster;
 
 /// <summary>Three in-process silos holding eight shard grains, shared by the tests of <see cref="ClusterCatalogTests"/>.</summary>
-public sealed class ThreeSiloCluster : IAsyncLifetime
+public sealed class ThreeSiloCluster : ThreeSiloShardCluster<ThreeSiloCluster>, IShardClusterOptions
 {
     public const int ShardCount = 8;
     public const int ContentDim = 64;
     public const int CollabDim = 16;
 
-    internal static readonly ClusterCatalogOptions Options =
+    public static ClusterCatalogOptions Options { get; } =
         new(ShardCount, [new ClusterVector("content", ContentDim), new ClusterVector("collab", CollabDim)]);
-
-    public TestCluster Cluster { get; private set; } = null!;
-    public TimeSpan StartTime { get; private set; }
-
-    public async Task InitializeAsync()
-    {
-        var watch = Stopwatch.StartNew();
-        var builder = new TestClusterBuilder(3);
-        builder.AddSiloBuilderConfigurator<SiloConfigurator>();
-        Cluster = builder.Build();
-        await Cluster.DeployAsync();
-        StartTime = watch.Elapsed;
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (Cluster is not null) await Cluster.DisposeAsync();
-    }
-
-    private sealed class SiloConfigurator : ISiloConfigurator
-    {
-        public void Configure(ISiloBuilder siloBuilder) => siloBuilder.Services.AddRankEngineShards(Options);
-    }
 }
 
 /// <summary>

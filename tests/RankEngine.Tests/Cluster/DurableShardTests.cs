@@ -11,11 +11,11 @@ using Xunit.Abstractions;
 namespace RankEngine.Tests.Cluster;
 
 /// <summary>Three in-process silos whose eight shard grains keep their slices in RankStores under one data root (the local disk standing in for a shared volume).</summary>
-public sealed class DurableThreeSiloCluster : IAsyncLifetime
+public sealed class DurableThreeSiloCluster : ThreeSiloShardCluster<DurableThreeSiloCluster>, IShardClusterOptions
 {
     internal static readonly string DataRoot = Path.Combine(Path.GetTempPath(), $"rankengine-cluster-{Environment.ProcessId}-{Guid.NewGuid():N}");
 
-    internal static readonly ClusterCatalogOptions Options =
+    public static ClusterCatalogOptions Options { get; } =
         new(ThreeSiloCluster.ShardCount, [new ClusterVector("content", ThreeSiloCluster.ContentDim), new ClusterVector("collab", ThreeSiloCluster.CollabDim)])
         {
             DataRoot = DataRoot,
@@ -25,27 +25,6 @@ public sealed class DurableThreeSiloCluster : IAsyncLifetime
             StoreCheckpointInterval = null,
             StoreCheckpointOnDispose = false,
         };
-
-    public TestCluster Cluster { get; private set; } = null!;
-
-    public async Task InitializeAsync()
-    {
-        var builder = new TestClusterBuilder(3);
-        builder.AddSiloBuilderConfigurator<SiloConfigurator>();
-        Cluster = builder.Build();
-        await Cluster.DeployAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (Cluster is not null) await Cluster.DisposeAsync();
-        try { Directory.Delete(DataRoot, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
-
-    private sealed class SiloConfigurator : ISiloConfigurator
-    {
-        public void Configure(ISiloBuilder siloBuilder) => siloBuilder.Services.AddRankEngineShards(Options);
-    }
 }
 
 /// <summary>

@@ -9,11 +9,11 @@ using Xunit.Abstractions;
 namespace RankEngine.Tests.Cluster;
 
 /// <summary>Three in-process silos with durable shard grains under their own data root, for <see cref="ShardCoverageTests"/> (which kills one).</summary>
-public sealed class CoverageThreeSiloCluster : IAsyncLifetime
+public sealed class CoverageThreeSiloCluster : ThreeSiloShardCluster<CoverageThreeSiloCluster>, IShardClusterOptions
 {
     internal static readonly string DataRoot = Path.Combine(Path.GetTempPath(), $"rankengine-coverage-{Environment.ProcessId}-{Guid.NewGuid():N}");
 
-    internal static readonly ClusterCatalogOptions Options =
+    public static ClusterCatalogOptions Options { get; } =
         new(ThreeSiloCluster.ShardCount, [new ClusterVector("content", ThreeSiloCluster.ContentDim), new ClusterVector("collab", ThreeSiloCluster.CollabDim)])
         {
             DataRoot = DataRoot,
@@ -22,27 +22,6 @@ public sealed class CoverageThreeSiloCluster : IAsyncLifetime
             StoreLockWait = TimeSpan.FromSeconds(60),
             ShardSearchTimeout = TimeSpan.FromMilliseconds(500),
         };
-
-    public TestCluster Cluster { get; private set; } = null!;
-
-    public async Task InitializeAsync()
-    {
-        var builder = new TestClusterBuilder(3);
-        builder.AddSiloBuilderConfigurator<SiloConfigurator>();
-        Cluster = builder.Build();
-        await Cluster.DeployAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (Cluster is not null) await Cluster.DisposeAsync();
-        try { Directory.Delete(DataRoot, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
-
-    private sealed class SiloConfigurator : ISiloConfigurator
-    {
-        public void Configure(ISiloBuilder siloBuilder) => siloBuilder.Services.AddRankEngineShards(Options);
-    }
 }
 
 /// <summary>
