@@ -45,18 +45,33 @@ internal static unsafe class Gemm
     public static void Multiply(float* a, int lda, PackedMatrix b, float* c, int ldc, int m, in Epilogue epilogue)
     {
         if (m <= 0) return;
-        if (epilogue.ResidualInOutput && epilogue.Activation != Activation.None)
-            throw new ArgumentException("an in-place residual add needs Activation.None (the activation would apply to the residual)");
-        int rowBlocks = (m + RowBlock - 1) / RowBlock;
-        int threads = Environment.ProcessorCount;
-        // Few rows (small batches): split the columns too, so every core gets work.
-        int groups = rowBlocks >= 2 * threads ? 1 : Math.Min(b.Panels, (2 * threads + rowBlocks - 1) / rowBlocks);
-        int panelsPerGroup = (b.Panels + groups - 1) / groups;
-        groups = (b.Panels + panelsPerGroup - 1) / panelsPerGroup;
+        CheckEpilogue(epilogue);
+        var (rowBlocks, groups, panelsPerGroup) = SplitTiles(m, b.Panels);
         int tasks = rowBlocks * groups;
         var job = new Job(a, lda, b, c, ldc, m, epilogue, groups, panelsPerGroup);
         if (tasks == 1) job.Run(0);
         else ParallelRunner.For(tasks, job);
+    }
+
+    /// <exception cref="ArgumentException">An in-place residual with an activation.</exception>
+    internal static void CheckEpilogue(in Epilogue epilogue)
+    {
+        if (epilogue.ResidualInOutput && epilogue.Activation != Activation.None)
+            throw new ArgumentException("an in-place residual add needs Activation.None (the activation would apply to the residual)");
+    }
+
+    /// <summary>
+    /// The tasks of an m-row product over <paramref name="panels"/> column panels: blocks of <see cref="RowBlock"/> rows,
+    /// and for few rows (small batches) groups of panels too, so every core gets work. Task t is row block
+    /// t / groups, panel group t % groups.
+    /// </summary>
+    internal static (int RowBlocks, int Groups, int PanelsPerGroup) SplitTiles(int m, int panels)
+    {
+        int rowBlocks = (m + RowBlock - 1) / RowBlock;
+        int threads = Environment.ProcessorCount;
+        int groups = rowBlocks >= 2 * threads ? 1 : Math.Min(panels, (2 * threads + rowBlocks - 1) / rowBlocks);
+        int panelsPerGroup = (panels + groups - 1) / groups;
+        return (rowBlocks, (panels + panelsPerGroup - 1) / panelsPerGroup, panelsPerGroup);
     }
 
     private readonly struct Job : ParallelRunner.IBody

@@ -22,7 +22,7 @@ namespace RankEngine.Compute.Simd;
 internal static unsafe class Int8Gemm
 {
     private const int NR = Int8PackedMatrix.PanelWidth;
-    private const int RowBlock = 64;
+    private const int RowBlock = Gemm.RowBlock;
 
     /// <summary>L, the number of quantisation steps of an activation row, for a kernel (its largest byte).</summary>
     public static int ActivationLevels(Int8Kernel kernel) => kernel is Int8Kernel.Avx512BW or Int8Kernel.Avx2 ? 127 : 255;
@@ -99,8 +99,7 @@ internal static unsafe class Int8Gemm
     public static void Multiply(Int8Kernel kernel, float* a, int lda, Int8PackedMatrix w, float* c, int ldc, int m, in Epilogue epilogue)
     {
         if (m <= 0) return;
-        if (epilogue.ResidualInOutput && epilogue.Activation != Activation.None)
-            throw new ArgumentException("an in-place residual add needs Activation.None (the activation would apply to the residual)");
+        Gemm.CheckEpilogue(epilogue);
         int levels = ActivationLevels(kernel);
         int rowBytes = w.Groups * 4;
         byte[] quantized = ArrayPool<byte>.Shared.Rent(checked(m * rowBytes));
@@ -113,12 +112,7 @@ internal static unsafe class Int8Gemm
                 var quantize = new QuantizeJob(a, lda, w.InputSize, q, rowBytes, s, m, levels);
                 ParallelRunner.For(quantize.Chunks, quantize);
 
-                int rowBlocks = (m + RowBlock - 1) / RowBlock;
-                int threads = Environment.ProcessorCount;
-                // Few rows (small batches): split the columns too, so every core gets work.
-                int groups = rowBlocks >= 2 * threads ? 1 : Math.Min(w.Panels, (2 * threads + rowBlocks - 1) / rowBlocks);
-                int panelsPerGroup = (w.Panels + groups - 1) / groups;
-                groups = (w.Panels + panelsPerGroup - 1) / panelsPerGroup;
+                var (rowBlocks, groups, panelsPerGroup) = Gemm.SplitTiles(m, w.Panels);
                 var job = new Job(kernel, q, rowBytes, s, w, c, ldc, m, epilogue, groups, panelsPerGroup);
                 if (rowBlocks * groups == 1) job.Run(0);
                 else ParallelRunner.For(rowBlocks * groups, job);
