@@ -99,22 +99,4 @@ public sealed partial class RankingEngine
         }
         return new TrainingCatalog(ids, content, d, anyPopularity ? popularity : null) { TagField = tagField, Tags = tags };
     }
-
-    /// <summary>The model's user vector from the user's events (items' content read from the snapshot for cold items).</summary>
-    private float[]? ModelUserVector(RankingModel model, UserRecord? user, CatalogSnapshot snapshot)
-    {
-        if (user is null || user.Events.Count == 0) return null;
-        var vector = new float[model.Rank];
-        int d = ContentDimension;
-        float[]? rowCopy = null;
-        ReadOnlyMemory<float> ContentOf(string id)
-        {
-            var v = snapshot.VectorOf(id, _contentSlot);
-            if (v.IsEmpty) return ReadOnlyMemory<float>.Empty;
-            rowCopy ??= new float[d];
-            v.CopyTo(rowCopy);
-            return rowCopy;
-        }
-        return model.TryUserVector(user.Events, ContentOf, vector) ? vector : null;
-    }
 }

@@ -39,23 +39,16 @@ public sealed partial class RankingEngine
     private void AppendEvents(string userId, IReadOnlyList<UserEvent> events)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
-        ArgumentNullException.ThrowIfNull(events);
+        UserHistory.Validate(events);
         foreach (var e in events)
-        {
-            if (!Enum.IsDefined(e.Kind)) throw new ArgumentException($"unknown event kind {(int)e.Kind}");
-            if (!float.IsFinite(e.Weight) || e.Weight < 0) throw new ArgumentException($"event weight must be a finite number ≥ 0, got {e.Weight}");
-            if (string.IsNullOrEmpty(e.ItemId) || !_store.Catalog.Contains(e.ItemId)) throw new ArgumentException($"unknown item '{e.ItemId}'");
-        }
+            if (!_store.Catalog.Contains(e.ItemId)) throw new ArgumentException($"unknown item '{e.ItemId}'");
         lock (UserLock(userId))
         {
             var user = _store.TryGetUser(userId, out var existing) ? existing : new UserRecord(userId);
-            user.Events.AddRange(events);
-            // Stable by time, so trimming drops the truly oldest events even when one arrives late.
-            var ordered = user.Events.OrderBy(e => e.TimestampMs).ToList();
-            user.Events.Clear();
-            user.Events.AddRange(ordered.Skip(Math.Max(0, ordered.Count - _options.MaxUserEvents)));
+            UserHistory.Append(user, events, _options.MaxUserEvents);
             user.Bucket = Experiment.BucketOf(userId);
-            RebuildProfile(user);
+            var items = new SnapshotItemVectors(_store.Catalog.Snapshot(), _contentSlot, _collabSlot);
+            UserHistory.RebuildProfile(user, ref items, _options.EventWeights, _options.ProfileHalfLife, ContentDimension, CollabDimension);
             _store.UpsertUser(user);
             Interlocked.Add(ref _eventsSinceTraining, events.Count);
         }
@@ -72,35 +65,17 @@ public sealed partial class RankingEngine
 
     private object UserLock(string userId) => _userLocks[(uint)StringComparer.Ordinal.GetHashCode(userId) % (uint)_userLocks.Length];
 
-    /// <summary>
-    /// Pools the user's history into unit content and collab vectors (<see cref="UserProfile"/>: kind weight ×
-    /// event weight × recency decay). Items since deleted are skipped. No signal → no vector (cold start).
-    /// </summary>
-    private void RebuildProfile(UserRecord user)
+    /// <summary>The items' vectors in one version of the local catalog.</summary>
+    private readonly struct SnapshotItemVectors(Catalog.CatalogSnapshot snapshot, int contentSlot, int collabSlot) : IItemVectorSource
     {
-        double halfLifeMs = _options.ProfileHalfLife.TotalMilliseconds;
-        var content = new UserProfile(ContentDimension);
-        var collab = CollabDimension > 0 ? new UserProfile(CollabDimension) : null;
-        var snapshot = _store.Catalog.Snapshot();
-        foreach (var e in user.Events)
+        public bool TryGet(string id, out ReadOnlySpan<float> content, out ReadOnlySpan<float> collab)
         {
-            if (!snapshot.TryGetRow(e.ItemId, out int shard, out int row)) continue;
-            float w = _options.EventWeights.For(e.Kind) * e.Weight;
-            if (w == 0) continue;
+            content = collab = default;
+            if (!snapshot.TryGetRow(id, out int shard, out int row)) return false;
             var item = snapshot.Shards[shard];
-            if (item.HasVector(_contentSlot, row))
-                content.Add(item.Vector(_contentSlot, row), w, e.TimestampMs, halfLifeMs);
-            if (collab is not null && item.HasVector(_collabSlot, row))
-                collab.Add(item.Vector(_collabSlot, row), w, e.TimestampMs, halfLifeMs);
+            if (item.HasVector(contentSlot, row)) content = item.Vector(contentSlot, row);
+            if (collabSlot >= 0 && item.HasVector(collabSlot, row)) collab = item.Vector(collabSlot, row);
+            return true;
         }
-        SetProfileVector(user, Content, content);
-        if (collab is not null) SetProfileVector(user, Collab, collab);
-    }
-
-    private static void SetProfileVector(UserRecord user, string name, UserProfile profile)
-    {
-        var v = new float[profile.Dimension];
-        if (profile.TryGetVector(v)) user.Vectors[name] = v;
-        else user.Vectors.Remove(name);
     }
 }

@@ -15,8 +15,8 @@ namespace RankEngine;
 /// </summary>
 public sealed partial class RankingEngine : IDisposable
 {
-    private const string Content = "content";
-    private const string Collab = "collab";
+    private const string Content = RankPipeline.ContentVector;
+    private const string Collab = RankPipeline.CollabVector;
 
     private readonly RankingEngineOptions _options;
     private readonly RankStore _store;

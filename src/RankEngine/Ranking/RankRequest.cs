@@ -52,4 +52,23 @@ public sealed record RankResponse
     public string? Bucket { get; init; }
     /// <summary>Candidate ids that are not in the catalog (skipped).</summary>
     public IReadOnlyList<string> UnknownCandidates { get; init; } = Array.Empty<string>();
+    /// <summary>How much of the catalog was ranked: always all of it on one node; on a cluster, less while a shard moves.</summary>
+    public CatalogCoverage Coverage { get; init; } = CatalogCoverage.Full;
+}
+
+/// <summary>
+/// How much of the catalog a ranking covered: <see cref="ShardsAnswered"/> of <see cref="ShardsAsked"/> shards, and
+/// which did not answer. Items of a missing shard are never in the answer, so a partial ranking is exactly the top
+/// of the shards that answered.
+/// </summary>
+public sealed record CatalogCoverage(int ShardsAsked, int ShardsAnswered, IReadOnlyList<int> MissingShards)
+{
+    /// <summary>Every shard answered (a single node always does).</summary>
+    public static readonly CatalogCoverage Full = new(1, 1, Array.Empty<int>());
+
+    /// <summary>Shards answered / shards asked.</summary>
+    public double Fraction => ShardsAsked == 0 ? 1 : (double)ShardsAnswered / ShardsAsked;
+
+    /// <summary>Whether the whole catalog was ranked.</summary>
+    public bool IsComplete => ShardsAnswered == ShardsAsked;
 }
