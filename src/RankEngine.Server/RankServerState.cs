@@ -10,12 +10,15 @@ namespace RankEngine.Server;
 public sealed class RankServerState : IDisposable
 {
     /// <summary>Creates the state for an engine (not owned: the caller disposes it after the host stops).</summary>
-    public RankServerState(RankingEngine engine, RankServerOptions options)
+    public RankServerState(RankingEngine engine, RankServerOptions options) : this((IRankingService)engine, options) { }
+
+    /// <summary>Creates the state for any deployment (an engine, or a cluster front end); not owned.</summary>
+    internal RankServerState(IRankingService service, RankServerOptions options)
     {
-        ArgumentNullException.ThrowIfNull(engine);
+        ArgumentNullException.ThrowIfNull(service);
         ArgumentNullException.ThrowIfNull(options);
         options.Limits.Validate();
-        Engine = engine;
+        Service = service;
         Options = options;
         Gate = new AdmissionGate(options.Limits.MaxInFlight);
         Buffers = new Hosting.BufferBudget(options.Limits.MaxBufferedBytes);
@@ -28,8 +31,12 @@ public sealed class RankServerState : IDisposable
     /// <summary>Unread request bytes over all connections.</summary>
     internal Hosting.BufferBudget Buffers { get; }
 
-    /// <summary>The engine every connection calls.</summary>
-    public RankingEngine Engine { get; }
+    /// <summary>What every connection calls: the engine, or a cluster front end.</summary>
+    internal IRankingService Service { get; }
+
+    /// <summary>The embedded engine every connection calls (single node only).</summary>
+    /// <exception cref="InvalidOperationException">This server fronts a cluster.</exception>
+    public RankingEngine Engine => Service as RankingEngine ?? throw new InvalidOperationException("this server fronts a cluster: it has no embedded engine");
 
     /// <summary>The server's settings.</summary>
     public RankServerOptions Options { get; }

@@ -13,7 +13,7 @@ namespace RankEngine;
 /// hand-written Transformer, hybrid ranking with MMR, an online feedback loop and A/B buckets. Thread-safe.
 /// Dispose flushes (checkpoints) the store.
 /// </summary>
-public sealed partial class RankingEngine : IDisposable
+public sealed partial class RankingEngine : IRankingService, IDisposable
 {
     private const string Content = RankPipeline.ContentVector;
     private const string Collab = RankPipeline.CollabVector;
@@ -44,6 +44,12 @@ public sealed partial class RankingEngine : IDisposable
     public EventWeights EventWeights => _options.EventWeights;
     /// <summary>The underlying store (for checkpoints and diagnostics).</summary>
     internal RankStore Store => _store;
+
+    RankStore? IRankingService.LocalStore => _store;
+
+    IComputeBackend? IRankingService.Backend => _backend;
+
+    IReadOnlyList<KeyValuePair<string, string>>? IRankingService.ClusterInfo() => null;
 
     private RankingEngine(RankingEngineOptions options, RankStore store, IComputeBackend? backend, TextEncoder? encoder, int contentDimension,
         Experiment experiment)

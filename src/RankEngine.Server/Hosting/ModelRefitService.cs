@@ -20,7 +20,7 @@ internal sealed class ModelRefitService(RankServerState state, ILogger<ModelRefi
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                var engine = state.Engine;
+                var engine = state.Service;
                 long fresh = engine.EventsSinceTraining;
                 long seen = engine.Model?.Events ?? 0;
                 if (fresh < options.MinNewEvents || fresh < options.MinNewFraction * seen) continue;
@@ -33,7 +33,7 @@ internal sealed class ModelRefitService(RankServerState state, ILogger<ModelRefi
         }
     }
 
-    private void Refit(RankingEngine engine, long fresh)
+    private void Refit(IRankingService engine, long fresh)
     {
         try
         {

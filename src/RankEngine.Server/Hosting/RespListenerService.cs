@@ -48,7 +48,7 @@ internal sealed class RespListenerService : BackgroundService
         _state.SetReady(true);
         _logger.LogInformation("RankEngine protocol listening on {EndPoint}{Auth}", _state.RespEndPoint,
             options.AuthToken is null ? "" : " (AUTH required)");
-        _state.Engine.Store.BackgroundFailed += OnBackgroundFailure;
+        if (_state.Service.LocalStore is { } store) store.BackgroundFailed += OnBackgroundFailure;
         return base.StartAsync(cancellationToken);
     }
 
@@ -147,11 +147,11 @@ internal sealed class RespListenerService : BackgroundService
 
     private void OnBackgroundFailure(Exception e) =>
         _logger.LogError("store background work failed ({Count} failures so far): {Type}: {Message}",
-            _state.Engine.Store.BackgroundErrorCount, e.GetType().Name, e.Message);
+            _state.Service.LocalStore?.BackgroundErrorCount ?? 0, e.GetType().Name, e.Message);
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        _state.Engine.Store.BackgroundFailed -= OnBackgroundFailure;
+        if (_state.Service.LocalStore is { } store) store.BackgroundFailed -= OnBackgroundFailure;
         _state.SetReady(false);
         _listener?.Dispose();
         await base.StopAsync(cancellationToken).ConfigureAwait(false);

@@ -148,8 +148,7 @@ internal sealed class HttpEndpointService : BackgroundService
     private (int, string, string, string) Readiness()
     {
         if (!_state.IsReady) return (503, "Service Unavailable", "text/plain", "not ready\n");
-        var store = _state.Engine.Store;
-        if (store.BackgroundFailing)
+        if (_state.Service.LocalStore is { BackgroundFailing: true } store)
         {
             string why = store.LastBackgroundError is { } e ? $"{e.GetType().Name}: {e.Message}".ReplaceLineEndings(" ") : "unknown";
             return (503, "Service Unavailable", "text/plain", $"not ready: store background work failing ({why})\n");

@@ -14,7 +14,7 @@ internal static class PrometheusText
     public static string Render(RankServerState state)
     {
         var m = state.Metrics;
-        var engine = state.Engine;
+        var engine = state.Service;
         var w = new PrometheusWriter();
 
         w.Family("rankengine_build_info", "gauge", "Always 1; the labels say which build, model and backend serve.");
@@ -61,23 +61,11 @@ internal static class PrometheusText
         w.Counter("rankengine_sent_bytes_total", "Protocol bytes written to clients.", m.BytesSent);
 
         w.Gauge("rankengine_items", "Items in the catalog.", engine.ItemCount);
-        var store = engine.Store.GetStats();
-        w.Gauge("rankengine_users", "Users in the store.", store.Users);
-        w.Gauge("rankengine_store_hybrid_log_bytes", "Bytes of the FASTER hybrid log between its begin and tail (memory and disk).", store.HybridLogBytes);
-        w.Gauge("rankengine_store_log_bytes", "Bytes of the store's hybrid log (begin to tail); the same value as rankengine_store_hybrid_log_bytes, kept for existing dashboards.", engine.Store.LogBytes);
-        w.Gauge("rankengine_store_hybrid_log_memory_bytes", "Bytes of the hybrid log held in memory.", store.HybridLogMemoryBytes);
-        w.Gauge("rankengine_store_wal_bytes", "Bytes of the write-ahead log not yet truncated by a checkpoint.", store.WalBytes);
-        w.Gauge("rankengine_store_disk_bytes", "Bytes of all files in the data directory.", store.DiskBytes);
-        w.Counter("rankengine_store_checkpoints_total", "Store checkpoints since the store was opened.", store.Checkpoints);
-        w.Gauge("rankengine_store_checkpoint_age_seconds", "Seconds since the last checkpoint finished (since the store was opened, before the first).",
-            (DateTimeOffset.UtcNow - (store.LastCheckpointAt ?? store.OpenedAt)).TotalSeconds);
-        w.Gauge("rankengine_store_last_checkpoint_duration_seconds", "How long the last checkpoint took (0 before the first).", store.LastCheckpointDuration.TotalSeconds);
-        w.Counter("rankengine_store_compactions_total", "Hybrid-log compactions since the store was opened.", engine.Store.CompactionCount);
-        w.Counter("rankengine_store_background_errors_total", "Failed background checkpoints or compactions.", engine.Store.BackgroundErrorCount);
-        w.Gauge("rankengine_store_background_failing", "1 while the latest background checkpoint or compaction failed.", engine.Store.BackgroundFailing ? 1 : 0);
+        if (engine.LocalStore is { } local) StoreSeries(w, local);
 
         w.Gauge("rankengine_model_refit_failing", "1 while the latest background model refit failed (the previous model keeps serving; INFO engine last_refit_error says why).",
             state.LastRefitError is null ? 0 : 1);
+
 
         w.Counter("rankengine_encoder_calls_total", "Encoder calls (one per batch of texts) in this process.", EncoderMetrics.Calls);
         w.Counter("rankengine_encoder_texts_total", "Texts encoded.", EncoderMetrics.Texts);
@@ -102,5 +90,24 @@ internal static class PrometheusText
 
         RuntimeMetrics.Write(w);
         return w.ToString();
+    }
+
+    /// <summary>The local store's series (a cluster front end has none: its shards' stores live in the grains).</summary>
+    private static void StoreSeries(PrometheusWriter w, RankEngine.Store.RankStore local)
+    {
+        var store = local.GetStats();
+        w.Gauge("rankengine_users", "Users in the store.", store.Users);
+        w.Gauge("rankengine_store_hybrid_log_bytes", "Bytes of the FASTER hybrid log between its begin and tail (memory and disk).", store.HybridLogBytes);
+        w.Gauge("rankengine_store_log_bytes", "Bytes of the store's hybrid log (begin to tail); the same value as rankengine_store_hybrid_log_bytes, kept for existing dashboards.", local.LogBytes);
+        w.Gauge("rankengine_store_hybrid_log_memory_bytes", "Bytes of the hybrid log held in memory.", store.HybridLogMemoryBytes);
+        w.Gauge("rankengine_store_wal_bytes", "Bytes of the write-ahead log not yet truncated by a checkpoint.", store.WalBytes);
+        w.Gauge("rankengine_store_disk_bytes", "Bytes of all files in the data directory.", store.DiskBytes);
+        w.Counter("rankengine_store_checkpoints_total", "Store checkpoints since the store was opened.", store.Checkpoints);
+        w.Gauge("rankengine_store_checkpoint_age_seconds", "Seconds since the last checkpoint finished (since the store was opened, before the first).",
+            (DateTimeOffset.UtcNow - (store.LastCheckpointAt ?? store.OpenedAt)).TotalSeconds);
+        w.Gauge("rankengine_store_last_checkpoint_duration_seconds", "How long the last checkpoint took (0 before the first).", store.LastCheckpointDuration.TotalSeconds);
+        w.Counter("rankengine_store_compactions_total", "Hybrid-log compactions since the store was opened.", local.CompactionCount);
+        w.Counter("rankengine_store_background_errors_total", "Failed background checkpoints or compactions.", local.BackgroundErrorCount);
+        w.Gauge("rankengine_store_background_failing", "1 while the latest background checkpoint or compaction failed.", local.BackgroundFailing ? 1 : 0);
     }
 }

@@ -34,12 +34,12 @@ internal sealed class ServerMeter : IDisposable
         _meter.CreateObservableCounter("rankengine.connections.timed_out", () => m.ConnectionsTimedOut, "{connection}", "Connections closed for the idle timeout or the authentication deadline.");
         _meter.CreateObservableCounter("rankengine.auth.failures", () => m.AuthFailures, "{attempt}", "Failed AUTH attempts.");
         _meter.CreateObservableUpDownCounter("rankengine.buffered", () => state.Buffers.Held, "By", "Unread request bytes buffered over all connections.");
-        _meter.CreateObservableCounter("rankengine.store.compactions", () => state.Engine.Store.CompactionCount, "{compaction}", "Hybrid-log compactions since the store was opened.");
-        _meter.CreateObservableCounter("rankengine.store.background_errors", () => state.Engine.Store.BackgroundErrorCount, "{error}", "Failed background checkpoints or compactions.");
+        _meter.CreateObservableCounter("rankengine.store.compactions", () => state.Service.LocalStore?.CompactionCount ?? 0, "{compaction}", "Hybrid-log compactions since the store was opened.");
+        _meter.CreateObservableCounter("rankengine.store.background_errors", () => state.Service.LocalStore?.BackgroundErrorCount ?? 0, "{error}", "Failed background checkpoints or compactions.");
         _meter.CreateObservableCounter("rankengine.received", () => m.BytesReceived, "By", "Protocol bytes read from clients.");
         _meter.CreateObservableCounter("rankengine.sent", () => m.BytesSent, "By", "Protocol bytes written to clients.");
-        _meter.CreateObservableUpDownCounter("rankengine.items", () => (long)state.Engine.ItemCount, "{item}", "Items in the catalog.");
-        _meter.CreateObservableUpDownCounter("rankengine.users", () => state.Engine.Store.UserCount, "{user}", "Users in the store.");
+        _meter.CreateObservableUpDownCounter("rankengine.items", () => (long)state.Service.ItemCount, "{item}", "Items in the catalog.");
+        _meter.CreateObservableUpDownCounter("rankengine.users", () => state.Service.LocalStore?.UserCount ?? 0, "{user}", "Users in the store.");
         _meter.CreateObservableCounter("rankengine.encoder.tokens", () => EncoderMetrics.Tokens, "{token}", "Tokens encoded in this process.");
         _meter.CreateObservableCounter("rankengine.encoder.time", () => EncoderMetrics.Seconds, "s", "Time spent encoding in this process.");
         _meter.CreateObservableCounter("rankengine.encoder.texts", () => EncoderMetrics.Texts, "{text}", "Texts encoded in this process.");

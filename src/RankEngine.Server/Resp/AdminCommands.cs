@@ -115,8 +115,8 @@ internal sealed partial class RespSession
     {
         string section = args.Count > 1 ? Encoding.ASCII.GetString(args[1]).ToLowerInvariant() : "all";
         bool all = section is "all" or "default" or "everything";
-        if (!all && section is not ("server" or "engine" or "clients" or "stats" or "experiment" or "persistence"))
-            throw new RespCommandException(ErrorCode.BadArg, $"unknown INFO section '{Args.Preview(args[1])}' (server, engine, clients, stats, persistence, experiment, all)");
+        if (!all && section is not ("server" or "engine" or "clients" or "stats" or "experiment" or "persistence" or "cluster"))
+            throw new RespCommandException(ErrorCode.BadArg, $"unknown INFO section '{Args.Preview(args[1])}' (server, engine, clients, stats, persistence, experiment, cluster, all)");
         var sb = new StringBuilder(1024);
         var metrics = _state.Metrics;
         var options = _state.Options;
@@ -139,16 +139,19 @@ internal sealed partial class RespSession
             sb.Append("content_dimension:").Append(_engine.ContentDimension).Append("\r\n");
             sb.Append("collab_dimension:").Append(_engine.CollabDimension).Append("\r\n");
             sb.Append("items:").Append(_engine.ItemCount).Append("\r\n");
-            var catalog = _engine.Store.Catalog;
-            sb.Append("catalog_shards:").Append(catalog.ShardCount).Append("\r\n");
-            sb.Append("catalog_rows:").Append(catalog.RowCount).Append("\r\n");
-            sb.Append("catalog_dead_rows:").Append(catalog.DeadRowCount).Append("\r\n");
-            sb.Append("catalog_quantization:").Append(catalog.Shards[0].Current.QuantizedFormat switch
+            if (_engine.LocalStore is { } local)
             {
-                CatalogQuantization.Int8 => "int8 (kernel " + RankEngine.Compute.Simd.Int8Dots.Default + ")",
-                CatalogQuantization.Fp16 => "fp16",
-                _ => "none",
-            }).Append("\r\n");
+                var catalog = local.Catalog;
+                sb.Append("catalog_shards:").Append(catalog.ShardCount).Append("\r\n");
+                sb.Append("catalog_rows:").Append(catalog.RowCount).Append("\r\n");
+                sb.Append("catalog_dead_rows:").Append(catalog.DeadRowCount).Append("\r\n");
+                sb.Append("catalog_quantization:").Append(catalog.Shards[0].Current.QuantizedFormat switch
+                {
+                    CatalogQuantization.Int8 => "int8 (kernel " + RankEngine.Compute.Simd.Int8Dots.Default + ")",
+                    CatalogQuantization.Fp16 => "fp16",
+                    _ => "none",
+                }).Append("\r\n");
+            }
             if (_engine.Model is { } m)
             {
                 sb.Append("ranking_model:").Append(m.Kind).Append(" v").Append(m.Version).Append("\r\n");
@@ -189,9 +192,8 @@ internal sealed partial class RespSession
                   .Append(",usec=").Append((long)usec).Append(",usec_per_call=").Append((usec / calls).ToString("F2", System.Globalization.CultureInfo.InvariantCulture)).Append("\r\n");
             }
         }
-        if (all || section == "persistence")
+        if ((all || section == "persistence") && _engine.LocalStore is { } store)
         {
-            var store = _engine.Store;
             sb.Append("# Persistence\r\n");
             sb.Append("checkpoints:").Append(store.CheckpointCount).Append("\r\n");
             sb.Append("compactions:").Append(store.CompactionCount).Append("\r\n");
@@ -211,6 +213,12 @@ internal sealed partial class RespSession
             foreach (var b in _engine.Experiment.Stats())
                 sb.Append("bucket_").Append(b.Bucket).Append(":impressions=").Append(b.Impressions).Append(",clicks=").Append(b.Clicks)
                   .Append(",ctr=").Append(b.Ctr.ToString("0.######", System.Globalization.CultureInfo.InvariantCulture)).Append("\r\n");
+        }
+        // A single node has no cluster section: it is what tells a cluster front end apart (INFO cluster is empty there).
+        if ((all || section == "cluster") && _engine.ClusterInfo() is { } cluster)
+        {
+            sb.Append("# Cluster\r\n");
+            foreach (var (name, value) in cluster) sb.Append(name).Append(':').Append(value.ReplaceLineEndings(" ")).Append("\r\n");
         }
         writer.WriteBulk(sb.ToString());
     }

@@ -19,7 +19,7 @@ internal sealed partial class RespSession
     private enum Outcome { Done, Incomplete, WaitForSlot, Close }
 
     private readonly RankServerState _state;
-    private readonly RankingEngine _engine;
+    private readonly IRankingService _engine;
     private readonly ServerLimits _limits;
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
@@ -54,7 +54,7 @@ internal sealed partial class RespSession
         _arrivals = arrivals;
         _guard = guard;
         _state = state;
-        _engine = state.Engine;
+        _engine = state.Service;
         _limits = state.Options.Limits;
         _input = input;
         _output = output;
