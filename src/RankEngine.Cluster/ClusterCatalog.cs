@@ -79,7 +79,7 @@ public sealed class ClusterCatalog
         ArgumentNullException.ThrowIfNull(query);
         var watch = System.Diagnostics.Stopwatch.StartNew();
         if (query.K <= 0) return new ClusterSearchResult([], ShardCount, ShardCount, [], watch.Elapsed);
-        var answers = await Task.WhenAll(Enumerable.Range(0, ShardCount).Select(s => AskShard(s, query, cancellationToken)));
+        var answers = await Task.WhenAll(Enumerable.Range(0, ShardCount).Select(s => AskShard(s, g => g.Search(query), cancellationToken)));
         cancellationToken.ThrowIfCancellationRequested();
         var pool = new List<(int Shard, ShardHit Hit)>();
         var byKey = new Dictionary<(int, int), ClusterHit>();
@@ -104,12 +104,19 @@ public sealed class ClusterCatalog
         return new ClusterSearchResult(result, ShardCount, ShardCount - missing.Count, [.. missing], watch.Elapsed);
     }
 
-    private async Task<(ClusterHit[]? Hits, ShardMiss? Miss)> AskShard(int shard, ClusterQuery query, CancellationToken cancellationToken)
+    /// <summary>
+    /// Every shard's part of a RANK (<see cref="IShardGrain.Rank"/>), each with <paramref name="queryOf"/>'s query
+    /// and <see cref="ShardSearchTimeout"/>: per shard its answer, or (null and) why it is missing.
+    /// </summary>
+    internal Task<(ShardRankAnswer? Answer, ShardMiss? Miss)[]> RankShardsAsync(Func<int, ClusterQuery> queryOf, CancellationToken cancellationToken = default) =>
+        Task.WhenAll(Enumerable.Range(0, ShardCount).Select(s => AskShard(s, g => g.Rank(queryOf(s)), cancellationToken)));
+
+    private async Task<(T? Answer, ShardMiss? Miss)> AskShard<T>(int shard, Func<IShardGrain, Task<T>> ask, CancellationToken cancellationToken) where T : class
     {
-        Task<ClusterHit[]> call;
+        Task<T> call;
         try
         {
-            call = Shard(shard).Search(query);
+            call = ask(Shard(shard));
         }
         catch (Exception e)
         {

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using RankEngine.Ranking;
 using RankEngine.Store;
 
 namespace RankEngine.Cluster;
@@ -56,6 +57,21 @@ public sealed class ClusterCatalogOptions
 
     /// <summary>Whether a deactivating shard grain checkpoints its store before closing it (so the next activation replays nothing). Default true.</summary>
     public bool StoreCheckpointOnDispose { get; init; } = true;
+
+    /// <summary>How event kinds weigh in user profiles (the single node's <c>RankingEngineOptions.EventWeights</c>).</summary>
+    public EventWeights EventWeights { get; init; } = EventWeights.Default;
+
+    /// <summary>Time for an event's influence on a user profile to halve. Default 30 days, as on one node.</summary>
+    public TimeSpan ProfileHalfLife { get; init; } = TimeSpan.FromDays(30);
+
+    /// <summary>Newest events kept per user. Default 2,000, as on one node.</summary>
+    public int MaxUserEvents { get; init; } = 2000;
+
+    /// <summary>Width of content vectors (the schema's content vector).</summary>
+    public int ContentDimension => ContentSlot >= 0 ? Schema.Vectors[ContentSlot].Dimension : 0;
+
+    /// <summary>Width of collab vectors (0: none).</summary>
+    public int CollabDimension => CollabSlot >= 0 ? Schema.Vectors[CollabSlot].Dimension : 0;
 
     /// <summary>The store directory of one shard (null without a <see cref="DataRoot"/>).</summary>
     public string? ShardDirectory(int index) => DataRoot is null ? null : Path.Combine(DataRoot, $"shard-{index}");

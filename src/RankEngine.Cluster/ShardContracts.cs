@@ -35,7 +35,52 @@ public interface IShardGrain : IGrainWithIntegerKey
 
     /// <summary>What this activation's store recovered when it opened (durable mode; all zero in memory).</summary>
     Task<RecoveryReport> Recovery();
+
+    /// <summary>
+    /// The shard's part of a RANK: its top <see cref="ClusterQuery.K"/> with each hit's score parts, and (as the query
+    /// asks) the hits' content vectors and tags for MMR, and which of its candidates it does not hold.
+    /// </summary>
+    [ReadOnly]
+    Task<ShardRankAnswer> Rank(ClusterQuery query);
+
+    /// <summary>The content and collab vectors of items of this shard (a user's profile rebuild reads them).</summary>
+    [ReadOnly]
+    Task<ClusterItemVectors[]> Vectors(string[] ids);
+
+    /// <summary>Whether this shard holds each id.</summary>
+    [ReadOnly]
+    Task<bool[]> Contains(string[] ids);
+
+    /// <summary>An item as stored (text, vectors, fields), or null. Durable shards only: in memory a shard keeps no item records.</summary>
+    [ReadOnly]
+    Task<ClusterItem?> Get(string id);
+
+    /// <summary>Checkpoints the shard's store now (durable mode; nothing in memory).</summary>
+    Task Checkpoint();
 }
+
+/// <summary>A shard's answer to <see cref="IShardGrain.Rank"/>.</summary>
+[GenerateSerializer, Immutable]
+public sealed class ShardRankAnswer
+{
+    /// <summary>The shard's top K, best first.</summary>
+    [Id(0)] public ClusterHit[] Hits { get; init; } = [];
+    /// <summary>Per hit: the content term, the second (collab) term and each boost's term (the single node's <c>ShardSearch.PartsOf</c>).</summary>
+    [Id(1)] public float[] ContentParts { get; init; } = [];
+    [Id(2)] public float[] SecondParts { get; init; } = [];
+    /// <summary>Hits × boosts, row-major.</summary>
+    [Id(3)] public float[] BoostParts { get; init; } = [];
+    /// <summary>Hits × content dimension, row-major, when the query asked for vectors (MMR); else empty.</summary>
+    [Id(4)] public float[] Vectors { get; init; } = [];
+    /// <summary>Per hit, its tags of <see cref="ClusterQuery.TagField"/>, when asked; else empty.</summary>
+    [Id(5)] public string[]?[] Tags { get; init; } = [];
+    /// <summary>The query's candidates this shard does not hold.</summary>
+    [Id(6)] public string[] UnknownCandidates { get; init; } = [];
+}
+
+/// <summary>An item's vectors for a profile rebuild: whether the shard holds it, and its content and collab vectors (empty when absent).</summary>
+[GenerateSerializer, Immutable]
+public readonly record struct ClusterItemVectors([property: Id(0)] bool Found, [property: Id(1)] float[] Content, [property: Id(2)] float[] Collab);
 
 /// <summary>What a durable shard grain's store recovered on activation.</summary>
 [GenerateSerializer, Immutable]
@@ -46,16 +91,36 @@ public sealed record RecoveryReport([property: Id(0)] bool Durable, [property: I
 [GenerateSerializer, Immutable]
 public sealed class ClusterItem
 {
-    public ClusterItem(string id, Dictionary<string, float[]> vectors, Dictionary<string, ClusterField>? fields = null)
+    public ClusterItem(string id, Dictionary<string, float[]> vectors, Dictionary<string, ClusterField>? fields = null, string? text = null)
     {
         Id = id;
         Vectors = vectors;
         Fields = fields ?? [];
+        Text = text;
     }
 
     [Id(0)] public string Id { get; }
     [Id(1)] public Dictionary<string, float[]> Vectors { get; }
     [Id(2)] public Dictionary<string, ClusterField> Fields { get; }
+    /// <summary>The item's text, kept with it (durable shards), or null.</summary>
+    [Id(3)] public string? Text { get; }
+
+    /// <summary>The wire form of a stored record.</summary>
+    public static ClusterItem From(ItemRecord record)
+    {
+        var fields = new Dictionary<string, ClusterField>(record.Fields.Count, StringComparer.Ordinal);
+        foreach (var (name, value) in record.Fields) fields[name] = ClusterField.From(value);
+        return new ClusterItem(record.Id, new Dictionary<string, float[]>(record.Vectors, StringComparer.Ordinal), fields, record.Text);
+    }
+
+    /// <summary>The record a shard stores.</summary>
+    public ItemRecord ToRecord()
+    {
+        var record = new ItemRecord(Id) { Text = Text };
+        foreach (var (name, vector) in Vectors) record.Vectors[name] = vector;
+        foreach (var (name, field) in Fields) record.Fields[name] = field.ToFieldValue();
+        return record;
+    }
 }
 
 /// <summary>A typed item field over the wire (the single node's <see cref="FieldValue"/>).</summary>
@@ -98,7 +163,7 @@ public readonly record struct ClusterBoost([property: Id(0)] string Field, [prop
 /// terms, boosts, filters, candidate and exclusion lists, K).
 /// </summary>
 [GenerateSerializer, Immutable]
-public sealed class ClusterQuery
+public sealed record ClusterQuery
 {
     /// <summary>Content-space query (unit vector); empty for none.</summary>
     [Id(0)] public float[] Content { get; init; } = [];
@@ -113,6 +178,10 @@ public sealed class ClusterQuery
     [Id(6)] public int K { get; init; } = 10;
     [Id(7)] public ClusterBoost[] Boosts { get; init; } = [];
     [Id(8)] public ClusterFilter[] Filters { get; init; } = [];
+    /// <summary>Rank only: return the hits' content vectors (the front end diversifies with MMR).</summary>
+    [Id(9)] public bool WithVectors { get; init; }
+    /// <summary>Rank only: return the hits' tags of this field (MMR by metadata), or null.</summary>
+    [Id(10)] public string? TagField { get; init; }
 }
 
 /// <summary>One scored item: its id and fused score (bit for bit the single node's), and its row in the shard searched.</summary>

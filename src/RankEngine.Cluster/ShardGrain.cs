@@ -84,13 +84,7 @@ internal sealed class ShardGrain : Grain, IShardGrain
             if (owner != index) throw new ArgumentException($"item '{item.Id}' belongs to shard {owner}, not {index}");
         }
         var records = new ItemRecord[items.Length];
-        for (int i = 0; i < items.Length; i++)
-        {
-            var record = new ItemRecord(items[i].Id);
-            foreach (var (name, vector) in items[i].Vectors) record.Vectors[name] = vector;
-            foreach (var (name, field) in items[i].Fields) record.Fields[name] = field.ToFieldValue();
-            records[i] = record;
-        }
+        for (int i = 0; i < items.Length; i++) records[i] = items[i].ToRecord();
         if (_store is { } store)
         {
             // The store validates the whole batch first (a rejected batch writes nothing) and returns once it is committed.
@@ -119,25 +113,113 @@ internal sealed class ShardGrain : Grain, IShardGrain
 
     public Task<ClusterHit[]> Search(ClusterQuery query)
     {
-        var shardQuery = new ShardQuery
-        {
-            Content = query.Content,
-            ContentWeight = query.ContentWeight,
-            Second = query.Collab,
-            SecondWeight = query.CollabWeight,
-            SecondIsModel = false,
-            Candidates = query.Candidates,
-            Excluded = query.Excluded,
-            Boosts = [.. query.Boosts.Select(b => new KeyValuePair<string, float>(b.Field, b.Weight))],
-            Filters = [.. query.Filters.Select(f => f.ToItemFilter())],
-            K = query.K,
-        };
-        var hits = ShardSearch.Run(Shard.Current, null, shardQuery, _options.ContentSlot, _options.CollabSlot);
+        var hits = ShardSearch.Run(Shard.Current, null, ToShardQuery(query), _options.ContentSlot, _options.CollabSlot);
         int index = Index;
         var result = new ClusterHit[hits.Length];
         for (int i = 0; i < hits.Length; i++) result[i] = new ClusterHit(hits[i].Id, hits[i].Score, index, hits[i].Row);
         return Task.FromResult(result);
     }
+
+    public Task<ShardRankAnswer> Rank(ClusterQuery query)
+    {
+        // One snapshot for the search, the parts and the vectors: the rows returned are the rows read.
+        var snapshot = Shard.Current;
+        var shardQuery = ToShardQuery(query);
+        int contentSlot = _options.ContentSlot;
+        var hits = ShardSearch.Run(snapshot, null, shardQuery, contentSlot, _options.CollabSlot);
+        int index = Index, n = hits.Length, boosts = query.Boosts.Length;
+        var result = new ClusterHit[n];
+        var rows = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            result[i] = new ClusterHit(hits[i].Id, hits[i].Score, index, hits[i].Row);
+            rows[i] = hits[i].Row;
+        }
+        var parts = ShardSearch.PartsOf(snapshot, null, shardQuery, contentSlot, _options.CollabSlot, rows);
+        var content = new float[n];
+        var second = new float[n];
+        var boostParts = new float[n * boosts];
+        for (int i = 0; i < n; i++)
+        {
+            content[i] = parts[i].Content;
+            second[i] = parts[i].Second;
+            parts[i].Boosts.AsSpan().CopyTo(boostParts.AsSpan(i * boosts, boosts));
+        }
+        float[] vectors = [];
+        if (query.WithVectors && contentSlot >= 0)
+        {
+            int d = _options.Schema.Vectors[contentSlot].Dimension;
+            vectors = new float[n * d];
+            for (int i = 0; i < n; i++) snapshot.Vector(contentSlot, rows[i]).CopyTo(vectors.AsSpan(i * d, d));
+        }
+        string[]?[] tags = [];
+        if (query.TagField is { } field)
+        {
+            tags = new string[]?[n];
+            for (int i = 0; i < n; i++) tags[i] = snapshot.TagsOf(rows[i], field) is { } t ? [.. t] : null;
+        }
+        string[] unknown = [];
+        if (query.Candidates is { Length: > 0 } candidates)
+        {
+            var missing = new List<string>();
+            foreach (var id in candidates)
+                if (!snapshot.TryGetRow(id, out _)) missing.Add(id);
+            unknown = [.. missing];
+        }
+        return Task.FromResult(new ShardRankAnswer
+        {
+            Hits = result, ContentParts = content, SecondParts = second, BoostParts = boostParts, Vectors = vectors, Tags = tags, UnknownCandidates = unknown,
+        });
+    }
+
+    public Task<ClusterItemVectors[]> Vectors(string[] ids)
+    {
+        var snapshot = Shard.Current;
+        int contentSlot = _options.ContentSlot, collabSlot = _options.CollabSlot;
+        var result = new ClusterItemVectors[ids.Length];
+        for (int i = 0; i < ids.Length; i++)
+        {
+            if (!snapshot.TryGetRow(ids[i], out int row)) continue;
+            float[] content = contentSlot >= 0 && snapshot.HasVector(contentSlot, row) ? snapshot.Vector(contentSlot, row).ToArray() : [];
+            float[] collab = collabSlot >= 0 && snapshot.HasVector(collabSlot, row) ? snapshot.Vector(collabSlot, row).ToArray() : [];
+            result[i] = new ClusterItemVectors(true, content, collab);
+        }
+        return Task.FromResult(result);
+    }
+
+    public Task<bool[]> Contains(string[] ids)
+    {
+        var snapshot = Shard.Current;
+        var result = new bool[ids.Length];
+        for (int i = 0; i < ids.Length; i++) result[i] = snapshot.TryGetRow(ids[i], out _);
+        return Task.FromResult(result);
+    }
+
+    public Task<ClusterItem?> Get(string id)
+    {
+        if (_store is not { } store)
+            throw new NotSupportedException("in-memory shards keep no item records (give the cluster a data root to read items back)");
+        return Task.FromResult(store.TryGetItem(id, out var record) ? ClusterItem.From(record) : null);
+    }
+
+    public async Task Checkpoint()
+    {
+        if (_store is { } store) await Task.Run(store.Checkpoint);
+    }
+
+    private static ShardQuery ToShardQuery(ClusterQuery query) => new()
+    {
+        Content = query.Content,
+        ContentWeight = query.ContentWeight,
+        Second = query.Collab,
+        SecondWeight = query.CollabWeight,
+        SecondIsModel = false,
+        Candidates = query.Candidates,
+        Excluded = query.Excluded,
+        Boosts = [.. query.Boosts.Select(b => new KeyValuePair<string, float>(b.Field, b.Weight))],
+        Filters = [.. query.Filters.Select(f => f.ToItemFilter())],
+        K = query.K,
+    };
 
     public Task<int> Count() => Task.FromResult(Shard.Current.LiveCount);
 

@@ -37,6 +37,8 @@ internal interface IRankingService
     bool TryGetItem(string id, out ItemRecord? item);
     void RecordEvent(string userId, string itemId, UserEventKind kind, float weight = 1f, DateTimeOffset? timestamp = null);
     bool TryGetUser(string userId, out UserRecord? user);
+    /// <summary>Whether <see cref="Train"/> can fit a model here (a cluster cannot yet).</summary>
+    bool CanTrain { get; }
     ModelDescription Train(TrainOptions? options = null, Action<string>? log = null);
     void Checkpoint();
 }

@@ -18,9 +18,7 @@ public sealed partial class RankingEngine
     /// <exception cref="ArgumentException">A weight is NaN or infinite, or λ is outside [0, 1].</exception>
     public RankResponse Rank(RankRequest request)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        if (request.K <= 0 || request.K > RankRequest.MaxK)
-            throw new ArgumentOutOfRangeException(nameof(request), request.K, $"k must be between 1 and {RankRequest.MaxK}");
+        RankPipeline.Check(request);
 
         // The model and one version of the catalog are read once: a refit or a write meanwhile changes neither.
         var model = _model;
@@ -37,10 +35,5 @@ public sealed partial class RankingEngine
     /// <summary>Scores given items for a user (no top-k cut, no diversity), best first; unknown ids are reported.</summary>
     /// <param name="userId">The user to score for (unknown: cold start).</param>
     /// <param name="itemIds">The items to score.</param>
-    public RankResponse Score(string userId, IReadOnlyList<string> itemIds)
-    {
-        ArgumentNullException.ThrowIfNull(itemIds);
-        if (itemIds.Count == 0) throw new ArgumentException("give at least one item id to score");
-        return Rank(new RankRequest { UserId = userId, Candidates = itemIds, K = Math.Min(itemIds.Count, RankRequest.MaxK), Diversity = 0 });
-    }
+    public RankResponse Score(string userId, IReadOnlyList<string> itemIds) => Rank(RankPipeline.ScoreRequest(userId, itemIds));
 }

@@ -49,6 +49,8 @@ public sealed partial class RankingEngine : IRankingService, IDisposable
 
     IComputeBackend? IRankingService.Backend => _backend;
 
+    bool IRankingService.CanTrain => true;
+
     IReadOnlyList<KeyValuePair<string, string>>? IRankingService.ClusterInfo() => null;
 
     private RankingEngine(RankingEngineOptions options, RankStore store, IComputeBackend? backend, TextEncoder? encoder, int contentDimension,
@@ -144,46 +146,10 @@ public sealed partial class RankingEngine : IRankingService, IDisposable
         for (int start = 0; start < items.Count; start += batch)
         {
             int n = Math.Min(batch, items.Count - start);
-            var records = new ItemRecord[n];
-            var needText = new List<int>();
-            for (int i = 0; i < n; i++)
-            {
-                var input = items[start + i] ?? throw new ArgumentException($"item {start + i} is null");
-                var record = new ItemRecord(input.Id) { Text = input.Text };
-                foreach (var (name, value) in input.Fields) record.Fields[name] = value;
-                if (input.ContentVector is not null) record.Vectors[Content] = Normalized(input.ContentVector, input.Id);
-                else if (input.Text is not null) needText.Add(i);
-                else throw new ArgumentException($"item '{input.Id}' has neither text nor a content vector");
-                if (input.CollabVector is not null)
-                {
-                    if (CollabDimension == 0) throw new ArgumentException($"item '{input.Id}' has a collab vector but the engine has collab vectors disabled");
-                    record.Vectors[Collab] = input.CollabVector;
-                }
-                records[i] = record;
-            }
-            if (needText.Count > 0)
-            {
-                var texts = needText.Select(i => items[start + i].Text!).ToArray();
-                var embeddings = Encode(texts);
-                for (int j = 0; j < needText.Count; j++)
-                    records[needText[j]].Vectors[Content] = embeddings.Vector(j).ToArray();
-            }
+            var records = ItemInputs.ToRecords(items, start, n, ContentDimension, CollabDimension, Encode);
             _store.UpsertItems(records); // validates everything first; durable on return
             progress?.Invoke(start + n);
         }
-    }
-
-    private float[] Normalized(float[] v, string id)
-    {
-        if (v.Length != ContentDimension)
-            throw new ArgumentException($"item '{id}': content vector has {v.Length} dimensions, expected {ContentDimension}");
-        foreach (float x in v)
-            if (!float.IsFinite(x)) throw new ArgumentException($"item '{id}': content vector contains NaN or infinity");
-        float norm = System.Numerics.Tensors.TensorPrimitives.Norm(v);
-        if (norm == 0) throw new ArgumentException($"item '{id}': content vector is all zeros");
-        var r = new float[v.Length];
-        System.Numerics.Tensors.TensorPrimitives.Multiply(v, 1f / norm, r);
-        return r;
     }
 
     /// <summary>Sets items' collaborative vectors (e.g. from <c>rankengine ingest</c>'s ALS); unknown ids are skipped and counted.</summary>

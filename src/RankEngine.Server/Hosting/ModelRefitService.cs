@@ -14,7 +14,7 @@ internal sealed class ModelRefitService(RankServerState state, ILogger<ModelRefi
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var options = state.Options.Refit;
-        if (options.CheckInterval is not { } interval || interval <= TimeSpan.Zero) return;
+        if (options.CheckInterval is not { } interval || interval <= TimeSpan.Zero || !state.Service.CanTrain) return;
         using var timer = new PeriodicTimer(interval);
         try
         {

@@ -26,6 +26,22 @@ public static class RankServerHost
     }
 
     /// <summary>
+    /// The same server in front of any deployment (a cluster front end); <paramref name="service"/> is made once
+    /// from the host's services (where a co-hosted silo's grain factory is) and is not owned.
+    /// </summary>
+    internal static IServiceCollection AddRankEngineServer(this IServiceCollection services, Func<IServiceProvider, IRankingService> service, RankServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Limits.Validate();
+        services.AddSingleton(sp => new RankServerState(service(sp), options));
+        services.AddHostedService<RespListenerService>();
+        services.AddHostedService<ModelRefitService>();
+        if (options.HttpPort is not null) services.AddHostedService<HttpEndpointService>();
+        return services;
+    }
+
+    /// <summary>
     /// A host with nothing but the server (no configuration files, no environment, logging only as configured by
     /// <paramref name="logging"/>): what tests, benchmarks and embedding applications start.
     /// </summary>
@@ -37,6 +53,6 @@ public static class RankServerHost
         return builder.Build();
     }
 
-    /// <summary>The server's shared state (bound endpoints, metrics) of a host built with <see cref="AddRankEngineServer"/>.</summary>
+    /// <summary>The server's shared state (bound endpoints, metrics) of a host built with <see cref="AddRankEngineServer(IServiceCollection, RankingEngine, RankServerOptions)"/>.</summary>
     public static RankServerState ServerState(this IHost host) => host.Services.GetRequiredService<RankServerState>();
 }

@@ -14,6 +14,7 @@ internal static class CmdStrings
     public static ReadOnlySpan<byte> Bucket => "bucket"u8;
     public static ReadOnlySpan<byte> Explanation => "explanation"u8;
     public static ReadOnlySpan<byte> Unknown => "unknown"u8;
+    public static ReadOnlySpan<byte> Coverage => "coverage"u8;
     public static ReadOnlySpan<byte> Items => "items"u8;
     public static ReadOnlySpan<byte> Personalized => "personalized"u8;
     public static ReadOnlySpan<byte> QueryOnly => "query"u8;

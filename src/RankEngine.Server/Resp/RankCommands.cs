@@ -40,11 +40,13 @@ internal sealed partial class RespSession
     /// <summary>
     /// The ranking map: items → [[id, score, content, collab, boosts]…] (numbers as doubles in RESP3, decimal bulk
     /// strings in RESP2, each the shortest text that parses back to the engine's float), strategy, bucket (or
-    /// null), explanation, unknown → candidate ids not in the catalog.
+    /// null), explanation, unknown → candidate ids not in the catalog. Only when part of a cluster's catalog did
+    /// not answer, a sixth entry: coverage → [fraction answered, [missing shard indices…]].
     /// </summary>
     private static void WriteRanking(ref RespWriter writer, RankResponse response)
     {
-        writer.WriteMapHeader(5);
+        var coverage = response.Coverage;
+        writer.WriteMapHeader(coverage.IsComplete ? 5 : 6);
         writer.WriteBulk(CmdStrings.Items);
         writer.WriteArrayHeader(response.Items.Count);
         foreach (var item in response.Items)
@@ -70,5 +72,11 @@ internal sealed partial class RespSession
         writer.WriteBulk(CmdStrings.Unknown);
         writer.WriteArrayHeader(response.UnknownCandidates.Count);
         foreach (var id in response.UnknownCandidates) writer.WriteBulk(id);
+        if (coverage.IsComplete) return;
+        writer.WriteBulk(CmdStrings.Coverage);
+        writer.WriteArrayHeader(2);
+        writer.WriteFloat((float)coverage.Fraction);
+        writer.WriteArrayHeader(coverage.MissingShards.Count);
+        foreach (int shard in coverage.MissingShards) writer.WriteInteger(shard);
     }
 }

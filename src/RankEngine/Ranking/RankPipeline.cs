@@ -36,7 +36,24 @@ internal static class RankPipeline
     public const string ContentVector = "content";
     public const string CollabVector = "collab";
 
-    /// <param name="request">A validated request (K in range).</param>
+    /// <summary>Checks what every deployment refuses before ranking.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">k is not in 1..4096.</exception>
+    public static void Check(RankRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.K <= 0 || request.K > RankRequest.MaxK)
+            throw new ArgumentOutOfRangeException(nameof(request), request.K, $"k must be between 1 and {RankRequest.MaxK}");
+    }
+
+    /// <summary>SCORE as a RANK: the given items only, no cut below their number, no diversity.</summary>
+    public static RankRequest ScoreRequest(string userId, IReadOnlyList<string> itemIds)
+    {
+        ArgumentNullException.ThrowIfNull(itemIds);
+        if (itemIds.Count == 0) throw new ArgumentException("give at least one item id to score");
+        return new RankRequest { UserId = userId, Candidates = itemIds, K = Math.Min(itemIds.Count, RankRequest.MaxK), Diversity = 0 };
+    }
+
+    /// <param name="request">A checked request (<see cref="Check"/>).</param>
     /// <param name="context">The experiment, model and encoder this request reads.</param>
     /// <param name="user">The user's record, or null when unknown or none was named.</param>
     /// <param name="catalog">The catalog version to rank.</param>

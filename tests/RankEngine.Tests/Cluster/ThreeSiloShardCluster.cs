@@ -39,6 +39,8 @@ public abstract class ThreeSiloShardCluster<TOptions> : IAsyncLifetime where TOp
 
     private sealed class SiloConfigurator : ISiloConfigurator
     {
-        public void Configure(ISiloBuilder siloBuilder) => siloBuilder.Services.AddRankEngineShards(TOptions.Options);
+        // User grains keep their state in memory here (the Redis provider is what deployments use).
+        public void Configure(ISiloBuilder siloBuilder) =>
+            siloBuilder.AddMemoryGrainStorage(UserGrain.StorageName).Services.AddRankEngineShards(TOptions.Options);
     }
 }

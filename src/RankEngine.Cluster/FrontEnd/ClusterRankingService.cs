@@ -1,0 +1,168 @@
+using RankEngine.Compute;
+using RankEngine.Encoders;
+using RankEngine.Models;
+using RankEngine.Ranking;
+using RankEngine.Store;
+
+namespace RankEngine.Cluster;
+
+/// <summary>
+/// A cluster front end: what the RESP server calls on a silo (or a client) of a cluster. Items go to their shard
+/// grain, events to the user's grain; RANK reads the user from its grain and runs the single node's
+/// <see cref="RankPipeline"/> over the shard grains (<see cref="ClusterRankCatalog"/>), so its answers are the single
+/// node's. Methods block their caller until the grains answer: the RESP session runs each command to its end.
+/// </summary>
+internal sealed class ClusterRankingService : IRankingService, IDisposable
+{
+    private readonly IGrainFactory _grains;
+    private readonly ClusterCatalogOptions _options;
+    private readonly ClusterCatalog _catalog;
+    private readonly TextEncoder? _encoder;
+    private readonly IComputeBackend? _backend;
+    private readonly Func<IReadOnlyList<KeyValuePair<string, string>>>? _membership;
+    private long _events;
+    private CatalogCoverage _lastCoverage = CatalogCoverage.Full;
+    private long _partialRankings;
+
+    /// <param name="grains">The cluster's grain factory (a silo's or a client's).</param>
+    /// <param name="options">The cluster's catalog and user settings (every silo has the same).</param>
+    /// <param name="encoder">Encodes item and query texts (owned: disposed with the service), or null for vectors only.</param>
+    /// <param name="backend">The encoder's backend (owned), or null.</param>
+    /// <param name="experiment">The A/B experiment (null: one default bucket, the single node's default).</param>
+    /// <param name="membership">This silo's view of the membership for INFO cluster, or null.</param>
+    public ClusterRankingService(IGrainFactory grains, ClusterCatalogOptions options, TextEncoder? encoder = null, IComputeBackend? backend = null,
+        Experiment? experiment = null, Func<IReadOnlyList<KeyValuePair<string, string>>>? membership = null)
+    {
+        ArgumentNullException.ThrowIfNull(grains);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.ContentSlot < 0) throw new ArgumentException($"the cluster's schema has no content vector '{options.ContentVector}'");
+        if (encoder is not null && encoder.Dimension != options.ContentDimension)
+            throw new ArgumentException($"the model's output width {encoder.Dimension} differs from the cluster's content dimension {options.ContentDimension}");
+        _grains = grains;
+        _options = options;
+        _catalog = new ClusterCatalog(grains, options);
+        _encoder = encoder;
+        _backend = backend;
+        _membership = membership;
+        UsesTunedDefaults = experiment is null;
+        Experiment = experiment ?? new Experiment("default", [new Bucket("default", RankingParameters.Default)]);
+    }
+
+    public int ContentDimension => _options.ContentDimension;
+    public int CollabDimension => _options.CollabDimension;
+    public int ItemCount => _catalog.CountAsync().GetAwaiter().GetResult();
+    public Experiment Experiment { get; }
+    private bool UsesTunedDefaults { get; }
+    public ModelDescription? Model => null;
+    public long EventsSinceTraining => Interlocked.Read(ref _events);
+    public IComputeBackend? Backend => _backend;
+    public RankStore? LocalStore => null;
+
+    /// <summary>The coordinator over the shard grains.</summary>
+    public ClusterCatalog Catalog => _catalog;
+
+    public IReadOnlyList<KeyValuePair<string, string>> ClusterInfo()
+    {
+        var lines = new List<KeyValuePair<string, string>>
+        {
+            new("cluster_enabled", "1"),
+            new("cluster_shards", _options.ShardCount.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            new("cluster_durable_shards", _options.DataRoot is null ? "no (in memory)" : "yes"),
+            new("cluster_last_rank_coverage", _lastCoverage.Fraction.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture)),
+            new("cluster_last_rank_missing_shards", _lastCoverage.MissingShards.Count == 0 ? "none" : string.Join(",", _lastCoverage.MissingShards)),
+            new("cluster_partial_rankings", Interlocked.Read(ref _partialRankings).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        };
+        if (_membership is not null) lines.AddRange(_membership());
+        return lines;
+    }
+
+    public RankResponse Rank(RankRequest request)
+    {
+        RankPipeline.Check(request);
+        var user = string.IsNullOrEmpty(request.UserId) ? null : GetUser(request.UserId);
+        var catalog = new ClusterRankCatalog(_catalog, ContentDimension);
+        var response = RankPipeline.Run(request, new RankContext(Experiment, UsesTunedDefaults, null, _encoder is null ? null : EncodeQuery), user, catalog);
+        _lastCoverage = response.Coverage;
+        if (!response.Coverage.IsComplete) Interlocked.Increment(ref _partialRankings);
+        return response;
+    }
+
+    public RankResponse Score(string userId, IReadOnlyList<string> itemIds) => Rank(RankPipeline.ScoreRequest(userId, itemIds));
+
+    public TextEmbeddings Encode(IReadOnlyList<string> texts) =>
+        (_encoder ?? throw new InvalidOperationException("this engine was opened without a model: it cannot encode text")).Encode(texts);
+
+    private float[] EncodeQuery(string text) => Encode([text]).Vector(0).ToArray();
+
+    public void AddItems(IReadOnlyList<ItemInput> items, Action<int>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        const int batch = 64;
+        for (int start = 0; start < items.Count; start += batch)
+        {
+            int n = Math.Min(batch, items.Count - start);
+            var records = ItemInputs.ToRecords(items, start, n, ContentDimension, CollabDimension, Encode);
+            var wire = new ClusterItem[n];
+            for (int i = 0; i < n; i++) wire[i] = ClusterItem.From(records[i]);
+            Wait(_catalog.UpsertManyAsync(wire));
+            progress?.Invoke(start + n);
+        }
+    }
+
+    public bool DeleteItem(string id) => Wait(_catalog.RemoveAsync(id));
+
+    public bool ContainsItem(string id) => Wait(_catalog.Shard(_catalog.ShardOf(id)).Contains([id]))[0];
+
+    public bool TryGetItem(string id, out ItemRecord? item)
+    {
+        var found = Wait(_catalog.Shard(_catalog.ShardOf(id)).Get(id));
+        item = found?.ToRecord();
+        return item is not null;
+    }
+
+    public void RecordEvent(string userId, string itemId, UserEventKind kind, float weight = 1f, DateTimeOffset? timestamp = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        ArgumentException.ThrowIfNullOrEmpty(itemId);
+        long ms = (timestamp ?? DateTimeOffset.UtcNow).ToUnixTimeMilliseconds();
+        int bucket = Experiment.BucketOf(userId);
+        Wait(_grains.GetGrain<IUserGrain>(userId).Record([new ClusterEvent(itemId, kind, weight, ms)], bucket));
+        Interlocked.Increment(ref _events);
+        if (kind is UserEventKind.Click or UserEventKind.Like or UserEventKind.Purchase) Experiment.RecordClick(bucket);
+    }
+
+    /// <summary>Records many events of one user at once (one profile rebuild, one write); not A/B clicks.</summary>
+    public void RecordEvents(string userId, IReadOnlyList<UserEvent> events)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        ArgumentNullException.ThrowIfNull(events);
+        Wait(_grains.GetGrain<IUserGrain>(userId).Record([.. events.Select(ClusterEvent.From)], Experiment.BucketOf(userId)));
+        Interlocked.Add(ref _events, events.Count);
+    }
+
+    public bool TryGetUser(string userId, out UserRecord? user)
+    {
+        user = GetUser(userId);
+        return user is not null;
+    }
+
+    private UserRecord? GetUser(string userId) => Wait(_grains.GetGrain<IUserGrain>(userId).Get())?.ToRecord(userId);
+
+    public bool CanTrain => false;
+
+    public ModelDescription Train(TrainOptions? options = null, Action<string>? log = null) =>
+        throw new NotSupportedException("TRAIN is not available on a cluster yet: a cluster ranks with the users' profile vectors");
+
+    public void Checkpoint() => Wait(Task.WhenAll(Enumerable.Range(0, _options.ShardCount).Select(s => _catalog.Shard(s).Checkpoint())));
+
+    /// <summary>Waits for a grain call; a grain's own exception (a refused item, a bad event) surfaces as itself.</summary>
+    private static T Wait<T>(Task<T> task) => task.GetAwaiter().GetResult();
+
+    private static void Wait(Task task) => task.GetAwaiter().GetResult();
+
+    public void Dispose()
+    {
+        _encoder?.Dispose();
+        _backend?.Dispose();
+    }
+}
