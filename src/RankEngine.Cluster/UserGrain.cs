@@ -64,7 +64,7 @@ public sealed class ClusterUser
 internal sealed class UserGrain : Grain, IUserGrain
 {
     /// <summary>The grain-storage provider user state is kept in (memory for development, Redis for deployments).</summary>
-    public const string StorageName = "rankengine-users";
+    public const string StorageName = Hosting.ClusterMembershipOptions.UserStorageName;
 
     private readonly IPersistentState<ClusterUser> _state;
     private readonly ClusterCatalogOptions _options;

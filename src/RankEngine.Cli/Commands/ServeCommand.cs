@@ -53,6 +53,14 @@ internal static class ServeCommand
         var authDeadline = new Option<int?>("--auth-timeout-s") { Description = $"With a token: close connections that have not authenticated this long after connecting (default {new ServerLimits().AuthTimeout.TotalSeconds:0})." };
         var buffered = new Option<int?>("--max-buffered-mb") { Description = $"Unread request bytes over all connections before large stalled requests are refused (default {new ServerLimits().MaxBufferedBytes >> 20})." };
         var metricsAuth = new Option<bool>("--metrics-require-auth") { Description = "With a token: /metrics needs Authorization: Bearer <token>." };
+        var cluster = new Option<bool>("--cluster") { Description = "Run as one silo of an Orleans cluster: catalog shards and users live in grains, --data-dir is the shard directory every silo shares, RANK fans out to every shard (docs/cluster.md)." };
+        var redis = new Option<string?>("--redis") { Description = "With --cluster: Redis membership and user storage at this StackExchange.Redis address (e.g. 127.0.0.1:6379). Without it: localhost development clustering." };
+        var clusterId = new Option<string?>("--cluster-id") { Description = "With --cluster: the cluster to join (default rankengine)." };
+        var shards = new Option<int?>("--shards") { Description = "With --cluster: catalog shards of the whole cluster; every silo must give the same (default 12)." };
+        var siloPort = new Option<int?>("--silo-port") { Description = "With --cluster: silo-to-silo port (default 11111)." };
+        var gatewayPort = new Option<int?>("--gateway-port") { Description = "With --cluster: Orleans client gateway port (default 30000)." };
+        var primarySiloPort = new Option<int?>("--primary-silo-port") { Description = "With --cluster and no --redis: the primary silo's port (default: this silo is the primary)." };
+        var advertise = new Option<string?>("--advertise") { Description = "With --cluster: the address other silos reach this one at (default 127.0.0.1)." };
 
         var command = new Command("serve",
             "Serve the engine over TCP (RESP protocol: redis-cli and Redis client libraries work) with HTTP health and metrics endpoints.\n" +
@@ -60,7 +68,7 @@ internal static class ServeCommand
             "variables (section RankEngine; options given here win); logging from the standard Logging section (docs/configuration.md).")
         {
             dataDir, model, backend, config, contentDim, bind, port, httpPort, authToken, authTokenFile, maxConnections, maxInFlight, timeout,
-            perAddress, idle, authDeadline, buffered, metricsAuth,
+            perAddress, idle, authDeadline, buffered, metricsAuth, cluster, redis, clusterId, shards, siloPort, gatewayPort, primarySiloPort, advertise,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
         {
@@ -94,6 +102,15 @@ internal static class ServeCommand
             Given(authDeadline, $"{s}:Limits:AuthTimeout", v => v is null ? null : TimeSpan.FromSeconds(v.Value).ToString("c", inv));
             Given(buffered, $"{s}:Limits:MaxBufferedBytes", v => v is null ? null : ((long)v.Value << 20).ToString(inv));
             Given(metricsAuth, $"{s}:MetricsRequireAuth", v => v ? "true" : "false");
+            const string k = ClusterServeSettings.SectionName;
+            Given(cluster, $"{k}:Enabled", v => v ? "true" : "false");
+            Given(redis, $"{k}:Redis", v => v);
+            Given(clusterId, $"{k}:ClusterId", v => v);
+            Given(shards, $"{k}:Shards", v => v?.ToString(inv));
+            Given(siloPort, $"{k}:SiloPort", v => v?.ToString(inv));
+            Given(gatewayPort, $"{k}:GatewayPort", v => v?.ToString(inv));
+            Given(primarySiloPort, $"{k}:PrimarySiloPort", v => v?.ToString(inv));
+            Given(advertise, $"{k}:AdvertisedAddress", v => v);
 
             // Defaults (appsettings.json, environment variables, Logging section) come with the default host builder.
             var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Configuration = ServeConfiguration.Initial() });
@@ -110,6 +127,12 @@ internal static class ServeCommand
             PortCheck.ThrowIfInUse(options.BindAddress, options.Port, "--port");
             if (options.HttpPort is { } http) PortCheck.ThrowIfInUse(options.BindAddress, http, "--http-port");
 
+            var clusterSettings = ServeConfiguration.BindCluster(builder.Configuration);
+            if (clusterSettings.Enabled)
+            {
+                await ClusterServe.RunAsync(builder, engineSettings, clusterSettings, options, modelPath, cancellation);
+                return 0;
+            }
             using var engine = RankingEngine.Open(new RankingEngineOptions
             {
                 DataDirectory = engineSettings.DataDirectory,

@@ -95,6 +95,21 @@ internal static class ServeConfiguration
         configuration.AddInMemoryCollection(commandLine);
     }
 
+    /// <summary>Binds the cluster section (<see cref="ClusterServeSettings"/>); its values are checked when a cluster starts.</summary>
+    public static ClusterServeSettings BindCluster(IConfiguration configuration)
+    {
+        var cluster = new ClusterServeSettings();
+        try
+        {
+            configuration.GetSection(ClusterServeSettings.SectionName).Bind(cluster);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new ArgumentException("invalid configuration: " + e.Message.TrimEnd('.'));
+        }
+        return cluster;
+    }
+
     /// <summary>Binds and validates both sections; configuration values that do not convert are reported by key.</summary>
     public static (ServeEngineSettings Engine, RankServerSettings Server) Bind(IConfiguration configuration)
     {
