@@ -3,10 +3,12 @@
 # Idempotent: re-running it only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Debian packages of the compatibility and metrics tests: redis-cli/redis-benchmark, redis-py (run under
-# /usr/bin/python3), promtool. Only when one is missing: apt-get update is slow.
+# Debian packages of the compatibility, cluster and metrics tests: redis-cli/redis-benchmark, redis-server (the
+# cluster membership tests start /usr/bin/redis-server, that exact path), redis-py (run under /usr/bin/python3),
+# promtool. Only when one is missing: apt-get update is slow.
 apt_missing=()
 command -v redis-cli >/dev/null 2>&1 && command -v redis-benchmark >/dev/null 2>&1 || apt_missing+=(redis-tools)
+[ -x /usr/bin/redis-server ] || apt_missing+=(redis-server)
 dpkg -s python3-redis >/dev/null 2>&1 || apt_missing+=(python3-redis)
 command -v promtool >/dev/null 2>&1 || apt_missing+=(prometheus)
 if [ ${#apt_missing[@]} -gt 0 ]; then
