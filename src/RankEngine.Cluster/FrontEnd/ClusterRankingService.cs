@@ -146,7 +146,23 @@ internal sealed class ClusterRankingService : IRankingService, IDisposable
         return user is not null;
     }
 
-    private UserRecord? GetUser(string userId) => Wait(_grains.GetGrain<IUserGrain>(userId).Get())?.ToRecord(userId);
+    /// <summary>
+    /// The user's record from its grain, within the shard deadline: a user whose silo is failing over is a clear
+    /// error to retry, never a silent cold start.
+    /// </summary>
+    private UserRecord? GetUser(string userId)
+    {
+        var call = _grains.GetGrain<IUserGrain>(userId).Get();
+        try
+        {
+            return call.WaitAsync(_options.ShardSearchTimeout).GetAwaiter().GetResult()?.ToRecord(userId);
+        }
+        catch (TimeoutException) when (!call.IsCompleted)
+        {
+            _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            throw new InvalidOperationException($"user '{userId}' did not answer within {_options.ShardSearchTimeout.TotalMilliseconds:F0} ms (its silo may be failing over): retry");
+        }
+    }
 
     public bool CanTrain => false;
 

@@ -9,6 +9,9 @@ namespace RankEngine.Tests.Cluster;
 public interface IShardClusterOptions
 {
     static abstract ClusterCatalogOptions Options { get; }
+
+    /// <summary>Where user grains keep their state: memory storage unless a fixture says otherwise (Redis, to survive a silo).</summary>
+    static virtual void AddUserStorage(ISiloBuilder siloBuilder) => siloBuilder.AddMemoryGrainStorage(UserGrain.StorageName);
 }
 
 /// <summary>
@@ -30,7 +33,7 @@ public abstract class ThreeSiloShardCluster<TOptions> : IAsyncLifetime where TOp
         StartTime = watch.Elapsed;
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         if (Cluster is not null) await Cluster.DisposeAsync();
         if (TOptions.Options.DataRoot is { } root)
@@ -39,8 +42,10 @@ public abstract class ThreeSiloShardCluster<TOptions> : IAsyncLifetime where TOp
 
     private sealed class SiloConfigurator : ISiloConfigurator
     {
-        // User grains keep their state in memory here (the Redis provider is what deployments use).
-        public void Configure(ISiloBuilder siloBuilder) =>
-            siloBuilder.AddMemoryGrainStorage(UserGrain.StorageName).Services.AddRankEngineShards(TOptions.Options);
+        public void Configure(ISiloBuilder siloBuilder)
+        {
+            TOptions.AddUserStorage(siloBuilder);
+            siloBuilder.Services.AddRankEngineShards(TOptions.Options);
+        }
     }
 }
