@@ -78,6 +78,7 @@ internal static class ClusterServe
         string? modelPath, CancellationToken cancellation)
     {
         var membership = cluster.ToMembership();
+        if (membership.Mode == ClusterMembershipMode.Redis) await CheckRedisAsync(membership.RedisConfiguration!);
         IComputeBackend? backend = null;
         TextEncoder? encoder = null;
         if (modelPath is not null)
@@ -129,6 +130,27 @@ internal static class ClusterServe
         }
     }
 
+    /// <summary>
+    /// Connects to the membership Redis once before the silo starts: an unreachable server is then one clear line,
+    /// not Orleans' start-up failure (a page of stack traces per lifecycle stage).
+    /// </summary>
+    private static async Task CheckRedisAsync(string configuration)
+    {
+        var options = StackExchange.Redis.ConfigurationOptions.Parse(configuration);
+        options.ConnectTimeout = 5000;
+        options.AbortOnConnectFail = true;
+        try
+        {
+            await using var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(options);
+            await connection.GetDatabase().PingAsync();
+        }
+        catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException)
+        {
+            string why = e.Message.Split('.', 2)[0];
+            throw new IOException($"cannot reach the membership Redis at {string.Join(",", options.EndPoints)}: {why} (start redis-server, or check --redis)");
+        }
+    }
+
     private static IReadOnlyList<KeyValuePair<string, string>> MembershipInfo(IGrainFactory grains, Orleans.Runtime.ILocalSiloDetails silo,
         ClusterMembershipOptions membership, ClusterCatalogOptions catalog)
     {
@@ -147,6 +169,19 @@ internal static class ClusterServe
         catch (Exception e) when (e is TimeoutException or OrleansException)
         {
             lines.Add(new("cluster_active_silos", "unknown (" + e.GetType().Name + ")"));
+        }
+        // Which shards this silo hosts now (asking a shard where it runs activates it if it was not yet).
+        try
+        {
+            string here = silo.SiloAddress.ToParsableString();
+            var where = Task.WhenAll(Enumerable.Range(0, catalog.ShardCount).Select(s => grains.GetGrain<IShardGrain>(s).SiloAddress()))
+                .WaitAsync(TimeSpan.FromSeconds(2)).GetAwaiter().GetResult();
+            var local = Enumerable.Range(0, where.Length).Where(s => where[s] == here).ToArray();
+            lines.Add(new("cluster_local_shards", local.Length == 0 ? "none" : string.Join(",", local)));
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansException)
+        {
+            lines.Add(new("cluster_local_shards", "unknown (" + e.GetType().Name + ")"));
         }
         return lines;
     }
