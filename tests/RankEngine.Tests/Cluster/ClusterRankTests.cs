@@ -14,6 +14,14 @@ public sealed class RankingCluster : ThreeSiloShardCluster<RankingCluster>, ISha
     public const int ContentDim = 16;
     public const int CollabDim = 4;
 
+    /// <summary>
+    /// The collection of every test class on this fixture. Each class gets its own cluster, but all of them deploy
+    /// with <see cref="Options"/> (static: Orleans makes silo configurators by type), so they share its data root, and
+    /// a shard directory can be open in one store at a time: two such clusters at once would wait on each other's
+    /// directory locks (or delete each other's root on dispose). In one collection they run one after another.
+    /// </summary>
+    public const string Collection = nameof(RankingCluster);
+
     public static ClusterCatalogOptions Options { get; } =
         new(6, [new ClusterVector("content", ContentDim), new ClusterVector("collab", CollabDim)])
         {
@@ -28,12 +36,16 @@ public sealed class RankingCluster : ThreeSiloShardCluster<RankingCluster>, ISha
         new(((Orleans.TestingHost.InProcessSiloHandle)Cluster.Primary!).SiloHost.Services.GetRequiredService<IGrainFactory>(), Options);
 }
 
+[CollectionDefinition(RankingCluster.Collection)]
+public sealed class RankingClusterCollection;
+
 /// <summary>
 /// RANK on the cluster is the single node's RANK: the same items and the same users' events, written through the
 /// embedded engine (three catalog shards) and through a cluster front end (six shard grains on three silos, user
 /// grains), give the same responses for every user and option: ids, scores and score parts bit for bit, order,
 /// strategy, explanation, bucket, unknown candidates.
 /// </summary>
+[Collection(RankingCluster.Collection)]
 public sealed class ClusterRankTests(RankingCluster fixture, ITestOutputHelper output) : IClassFixture<RankingCluster>
 {
     [Fact]

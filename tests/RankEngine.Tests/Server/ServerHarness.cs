@@ -148,6 +148,72 @@ public sealed class RawConnection : IDisposable
         return result;
     }
 
+    /// <summary>
+    /// Reads exactly one complete reply, of any RESP2 or RESP3 type (simple <c>+ - : , _ # (</c>, blob <c>$ ! =</c>,
+    /// aggregate <c>* ~ &gt; % |</c>, nested to any depth), and returns its bytes as sent.
+    /// </summary>
+    public async Task<byte[]> ReadReplyAsync()
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        var chunk = new byte[65536];
+        while (true)
+        {
+            int end = ReplyEnd(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_buffered), 0);
+            if (end >= 0)
+            {
+                var reply = _buffered.GetRange(0, end).ToArray();
+                _buffered.RemoveRange(0, end);
+                return reply;
+            }
+            int n = await _socket.ReceiveAsync(chunk, SocketFlags.None, cts.Token);
+            if (n == 0) throw new EndOfStreamException($"connection closed inside a reply; buffered '{Encoding.UTF8.GetString(_buffered.ToArray())}'");
+            _buffered.AddRange(chunk.AsSpan(0, n));
+        }
+    }
+
+    /// <summary>Where the reply starting at <paramref name="start"/> ends, or -1 when more bytes are needed.</summary>
+    /// <exception cref="InvalidDataException">The bytes are not RESP.</exception>
+    internal static int ReplyEnd(ReadOnlySpan<byte> bytes, int start)
+    {
+        if (start >= bytes.Length) return -1;
+        int crlf = bytes[start..].IndexOf("\r\n"u8);
+        if (crlf < 0) return -1;
+        int next = start + crlf + 2;
+        var header = bytes.Slice(start + 1, crlf - 1);
+        byte type = bytes[start];
+        switch (type)
+        {
+            case (byte)'+' or (byte)'-' or (byte)':' or (byte)',' or (byte)'_' or (byte)'#' or (byte)'(':
+                return next;
+            case (byte)'$' or (byte)'!' or (byte)'=':
+            {
+                long length = Length(header, type);
+                if (length < 0) return next; // $-1: the RESP2 null
+                if (bytes.Length < next + length + 2) return -1;
+                if (bytes[next + (int)length] != '\r' || bytes[next + (int)length + 1] != '\n')
+                    throw new InvalidDataException($"a '{(char)type}' blob of {length} bytes is not followed by CRLF");
+                return next + (int)length + 2;
+            }
+            case (byte)'*' or (byte)'~' or (byte)'>' or (byte)'%' or (byte)'|':
+            {
+                long count = Length(header, type);
+                if (count < 0) return next; // *-1: the RESP2 null array
+                long elements = type is (byte)'%' or (byte)'|' ? 2 * count : count;
+                int at = next;
+                for (long i = 0; i < elements; i++)
+                    if ((at = ReplyEnd(bytes, at)) < 0) return -1;
+                // An attribute map annotates the reply that follows it: both together are one reply.
+                return type == (byte)'|' ? ReplyEnd(bytes, at) : at;
+            }
+            default:
+                throw new InvalidDataException($"not a RESP reply type: 0x{type:x2} at byte {start}");
+        }
+    }
+
+    private static long Length(ReadOnlySpan<byte> header, byte type) =>
+        long.TryParse(header, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out long n) && n >= -1
+            ? n : throw new InvalidDataException($"bad '{(char)type}' length '{Encoding.ASCII.GetString(header)}'");
+
     /// <summary>Asserts the next bytes are exactly <paramref name="expected"/>.</summary>
     public async Task ExpectAsync(string expected)
     {
