@@ -88,5 +88,5 @@ public static class ClusterServiceCollectionExtensions
 {
     /// <summary>Registers the cluster's catalog options on a silo (the shard grains read them).</summary>
     public static IServiceCollection AddRankEngineShards(this IServiceCollection services, ClusterCatalogOptions options) =>
-        services.AddSingleton(options);
+        services.AddSingleton(options).AddSingleton(_ => new SharedModel(options.DataRoot));
 }

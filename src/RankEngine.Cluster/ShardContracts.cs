@@ -57,6 +57,10 @@ public interface IShardGrain : IGrainWithIntegerKey
 
     /// <summary>Checkpoints the shard's store now (durable mode; nothing in memory).</summary>
     Task Checkpoint();
+
+    /// <summary>Every visible item as training reads it.</summary>
+    [ReadOnly]
+    Task<ClusterTrainingItem[]> TrainingItems();
 }
 
 /// <summary>A shard's answer to <see cref="IShardGrain.Rank"/>.</summary>
@@ -182,6 +186,8 @@ public sealed record ClusterQuery
     [Id(9)] public bool WithVectors { get; init; }
     /// <summary>Rank only: return the hits' tags of this field (MMR by metadata), or null.</summary>
     [Id(10)] public string? TagField { get; init; }
+    /// <summary>Non-zero: <see cref="Collab"/> is this model version's user vector, scored against the model's item factors (the shard loads that version from the data root).</summary>
+    [Id(11)] public long ModelVersion { get; init; }
 }
 
 /// <summary>One scored item: its id and fused score (bit for bit the single node's), and its row in the shard searched.</summary>

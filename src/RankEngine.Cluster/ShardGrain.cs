@@ -22,10 +22,17 @@ namespace RankEngine.Cluster;
 internal sealed class ShardGrain : Grain, IShardGrain
 {
     private readonly ClusterCatalogOptions _options;
+    private readonly SharedModel _model;
+    private readonly ShardFactorCache _factors;
     private CatalogShard? _memory;
     private RankStore? _store;
 
-    public ShardGrain(ClusterCatalogOptions options) => _options = options;
+    public ShardGrain(ClusterCatalogOptions options, SharedModel model)
+    {
+        _options = options;
+        _model = model;
+        _factors = new ShardFactorCache(options.ContentSlot);
+    }
 
     private int Index => (int)this.GetPrimaryKeyLong();
 
@@ -126,7 +133,14 @@ internal sealed class ShardGrain : Grain, IShardGrain
         var snapshot = Shard.Current;
         var shardQuery = ToShardQuery(query);
         int contentSlot = _options.ContentSlot;
-        var hits = ShardSearch.Run(snapshot, null, shardQuery, contentSlot, _options.CollabSlot);
+        ShardFactors? factors = null;
+        if (query.ModelVersion != 0)
+        {
+            var model = ModelFor(query.ModelVersion);
+            factors = _factors.For(snapshot, model);
+            shardQuery = shardQuery with { SecondIsModel = true };
+        }
+        var hits = ShardSearch.Run(snapshot, factors, shardQuery, contentSlot, _options.CollabSlot);
         int index = Index, n = hits.Length, boosts = query.Boosts.Length;
         var result = new ClusterHit[n];
         var rows = new int[n];
@@ -135,7 +149,7 @@ internal sealed class ShardGrain : Grain, IShardGrain
             result[i] = new ClusterHit(hits[i].Id, hits[i].Score, index, hits[i].Row);
             rows[i] = hits[i].Row;
         }
-        var parts = ShardSearch.PartsOf(snapshot, null, shardQuery, contentSlot, _options.CollabSlot, rows);
+        var parts = ShardSearch.PartsOf(snapshot, factors, shardQuery, contentSlot, _options.CollabSlot, rows);
         var content = new float[n];
         var second = new float[n];
         var boostParts = new float[n * boosts];
@@ -200,6 +214,25 @@ internal sealed class ShardGrain : Grain, IShardGrain
         if (_store is not { } store)
             throw new NotSupportedException("in-memory shards keep no item records (give the cluster a data root to read items back)");
         return Task.FromResult(store.TryGetItem(id, out var record) ? ClusterItem.From(record) : null);
+    }
+
+    /// <summary>The model version a query was planned with; a shard never scores with another (its factors would not match the user vector).</summary>
+    private Models.RankingModel ModelFor(long version)
+    {
+        var model = _model.Current();
+        if (model?.Description.Version != version) model = _model.Current(force: true);
+        if (model?.Description.Version != version)
+            throw new InvalidOperationException($"shard {Index} has model v{model?.Description.Version ?? 0}, the query was planned with v{version}");
+        return model;
+    }
+
+    public Task<ClusterTrainingItem[]> TrainingItems()
+    {
+        var snapshot = Shard.Current;
+        var items = new List<ClusterTrainingItem>(snapshot.LiveCount);
+        for (int row = 0; row < snapshot.RowCount; row++)
+            if (snapshot.IsVisible(row)) items.Add(ClusterTrainingItem.From(RankingEngine.TrainingItemOf(snapshot, row, _options.ContentSlot)));
+        return Task.FromResult(items.ToArray());
     }
 
     public async Task Checkpoint()

@@ -87,6 +87,8 @@ internal sealed class UserGrain : Grain, IUserGrain
         foreach (var e in converted)
             if (!known.ContainsKey(e.ItemId)) throw new ArgumentException($"unknown item '{e.ItemId}'");
 
+        // Listed before its first write, so training finds every user with state.
+        if (!_state.RecordExists) await GrainFactory.GetGrain<IUserDirectoryGrain>(UserDirectoryGrain.PartitionOf(id)).Add(id);
         var user = _state.RecordExists ? _state.State.ToRecord(id) : new UserRecord(id);
         UserHistory.Append(user, converted, _options.MaxUserEvents);
         user.Bucket = bucket;
@@ -103,6 +105,7 @@ internal sealed class UserGrain : Grain, IUserGrain
     {
         if (!_state.RecordExists) return false;
         await _state.ClearStateAsync();
+        await GrainFactory.GetGrain<IUserDirectoryGrain>(UserDirectoryGrain.PartitionOf(this.GetPrimaryKeyString())).Remove(this.GetPrimaryKeyString());
         return true;
     }
 

@@ -32,9 +32,10 @@ public sealed partial class RankingEngine
             long eventsBefore = Interlocked.Read(ref _eventsSinceTraining);
             log?.Invoke("reading users");
             var ids = _store.UserIds();
-            var users = new List<TrainingUser>(ids.Count);
+            var found = new List<TrainingUser>(ids.Count);
             foreach (var id in ids)
-                if (_store.TryGetUser(id, out var user) && user.Events.Count > 0) users.Add(new TrainingUser(id, user.Events.ToArray()));
+                if (_store.TryGetUser(id, out var user)) found.Add(new TrainingUser(id, user.Events.ToArray()));
+            var users = TrainingInputs.Users(found);
             var catalog = TrainingCatalogSnapshot();
             log?.Invoke($"training on {users.Count} users and {catalog.Ids.Length} items");
             long version = ModelFiles.NextVersion(_store.DataDirectory);
@@ -59,44 +60,23 @@ public sealed partial class RankingEngine
         SwapModel(model);
     }
 
-    /// <summary>Every item id with its content vector, popularity and main tag field, from one catalog version.</summary>
+    /// <summary>Every item of one catalog version with its content vector, popularity and tags, in training's order.</summary>
     private TrainingCatalog TrainingCatalogSnapshot()
     {
         var snapshot = _store.Catalog.Snapshot();
-        int d = ContentDimension;
-        var rows = snapshot.VisibleRows().ToArray();
-        var ids = new string[rows.Length];
-        var content = new float[rows.Length * d];
-        var popularity = new float[rows.Length];
-        bool anyPopularity = false;
-        for (int i = 0; i < rows.Length; i++)
-        {
-            var shard = snapshot.Shards[rows[i].Shard];
-            int row = rows[i].Row;
-            ids[i] = shard.IdOf(row);
-            shard.Vector(_contentSlot, row).CopyTo(content.AsSpan(i * d, d));
-            if (shard.TryGetNumber(row, PopularityField, out double p) && double.IsFinite(p))
-            {
-                popularity[i] = (float)p;
-                anyPopularity = true;
-            }
-        }
-        // The main tag field: the one most items have (at least half of them), for diversity by metadata.
-        string? tagField = null;
-        int best = 0;
-        foreach (var name in snapshot.Shards.SelectMany(s => s.ValueFieldNames).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
-        {
-            int count = 0;
-            foreach (var (s, row) in rows)
-                if (snapshot.Shards[s].TagsOf(row, name) is not null) count++;
-            if (count * 2 >= rows.Length && count > best) { best = count; tagField = name; }
-        }
-        IReadOnlyList<string>?[]? tags = null;
-        if (tagField is not null)
-        {
-            tags = new IReadOnlyList<string>?[rows.Length];
-            for (int i = 0; i < rows.Length; i++) tags[i] = snapshot.Shards[rows[i].Shard].TagsOf(rows[i].Row, tagField);
-        }
-        return new TrainingCatalog(ids, content, d, anyPopularity ? popularity : null) { TagField = tagField, Tags = tags };
+        var items = new List<TrainingItem>();
+        foreach (var (s, row) in snapshot.VisibleRows())
+            items.Add(TrainingItemOf(snapshot.Shards[s], row, _contentSlot));
+        return TrainingInputs.Catalog(items, ContentDimension);
+    }
+
+    /// <summary>One row as training reads it (the cluster's shard grains export theirs the same way).</summary>
+    internal static TrainingItem TrainingItemOf(ShardSnapshot shard, int row, int contentSlot)
+    {
+        float? popularity = shard.TryGetNumber(row, PopularityField, out double p) && double.IsFinite(p) ? (float)p : null;
+        var tags = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        foreach (var name in shard.ValueFieldNames)
+            if (shard.TagsOf(row, name) is { } t) tags[name] = t;
+        return new TrainingItem(shard.IdOf(row), shard.Vector(contentSlot, row).ToArray(), popularity, tags);
     }
 }

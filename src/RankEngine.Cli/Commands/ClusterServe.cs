@@ -108,7 +108,7 @@ internal static class ClusterServe
             var grains = sp.GetRequiredService<IGrainFactory>();
             var silo = sp.GetRequiredService<Orleans.Runtime.ILocalSiloDetails>();
             frontEnd = new ClusterRankingService(grains, catalog, encoder, backend,
-                membership: () => MembershipInfo(grains, silo, membership, catalog));
+                membership: () => MembershipInfo(grains, silo, membership, catalog), model: sp.GetRequiredService<SharedModel>());
             return frontEnd;
         }, server);
         try

@@ -9,19 +9,24 @@ namespace RankEngine.Cluster;
 /// single node's merge and diversifies with its MMR. A shard that fails or misses the deadline is left out and the
 /// coverage says so; its items are never in the answer.
 /// </summary>
-internal sealed class ClusterRankCatalog(ClusterCatalog catalog, int contentDimension) : IRankCatalog
+/// <param name="catalog">The coordinator over the shard grains.</param>
+/// <param name="contentDimension">Width of content vectors.</param>
+/// <param name="modelVersion">The model the request was planned with (0: none); every shard scores with exactly that version.</param>
+/// <param name="coldContent">Content vectors of the user's items the model does not know (fetched before planning).</param>
+internal sealed class ClusterRankCatalog(ClusterCatalog catalog, int contentDimension, long modelVersion = 0,
+    IReadOnlyDictionary<string, float[]>? coldContent = null) : IRankCatalog
 {
     private readonly Dictionary<int, HashSet<string>> _unknownByShard = [];
     private CatalogCoverage _coverage = CatalogCoverage.Full;
 
     public CatalogCoverage Coverage => _coverage;
 
-    /// <summary>The cluster serves no trained model, so nothing asks for cold items' content.</summary>
-    public ReadOnlyMemory<float> ContentOf(string id) => ReadOnlyMemory<float>.Empty;
+    public ReadOnlyMemory<float> ContentOf(string id) =>
+        coldContent is not null && coldContent.TryGetValue(id, out var v) ? v : ReadOnlyMemory<float>.Empty;
 
     public RankedItem[] Rank(ShardQuery query, CatalogRanker.Diversity diversity, int k)
     {
-        if (query.SecondIsModel) throw new NotSupportedException("a cluster serves no trained model yet: rank with the profile's vectors");
+        if (query.SecondIsModel && modelVersion == 0) throw new InvalidOperationException("a model query needs the model's version");
         bool diversify = diversity.Lambda > 0;
         int poolK = diversify ? Mmr.PoolSize(k) : k;
         var shared = new ClusterQuery
@@ -35,6 +40,7 @@ internal sealed class ClusterRankCatalog(ClusterCatalog catalog, int contentDime
             Boosts = [.. query.Boosts.Select(b => new ClusterBoost(b.Key, b.Value))],
             Filters = [.. query.Filters.Select(ClusterFilter.From)],
             WithVectors = diversify,
+            ModelVersion = query.SecondIsModel ? modelVersion : 0,
             TagField = diversify ? diversity.TagField : null,
         };
         // Each shard scores only the candidates it owns (the single node's placement).

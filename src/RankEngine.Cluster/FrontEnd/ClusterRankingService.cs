@@ -20,6 +20,7 @@ internal sealed class ClusterRankingService : IRankingService, IDisposable
     private readonly TextEncoder? _encoder;
     private readonly IComputeBackend? _backend;
     private readonly Func<IReadOnlyList<KeyValuePair<string, string>>>? _membership;
+    private readonly SharedModel _model;
     private long _events;
     private CatalogCoverage _lastCoverage = CatalogCoverage.Full;
     private long _partialRankings;
@@ -30,8 +31,9 @@ internal sealed class ClusterRankingService : IRankingService, IDisposable
     /// <param name="backend">The encoder's backend (owned), or null.</param>
     /// <param name="experiment">The A/B experiment (null: one default bucket, the single node's default).</param>
     /// <param name="membership">This silo's view of the membership for INFO cluster, or null.</param>
+    /// <param name="model">The process's view of the cluster's model (a silo shares its shards'); null: a view of its own.</param>
     public ClusterRankingService(IGrainFactory grains, ClusterCatalogOptions options, TextEncoder? encoder = null, IComputeBackend? backend = null,
-        Experiment? experiment = null, Func<IReadOnlyList<KeyValuePair<string, string>>>? membership = null)
+        Experiment? experiment = null, Func<IReadOnlyList<KeyValuePair<string, string>>>? membership = null, SharedModel? model = null)
     {
         ArgumentNullException.ThrowIfNull(grains);
         ArgumentNullException.ThrowIfNull(options);
@@ -44,6 +46,7 @@ internal sealed class ClusterRankingService : IRankingService, IDisposable
         _encoder = encoder;
         _backend = backend;
         _membership = membership;
+        _model = model ?? new SharedModel(options.DataRoot);
         UsesTunedDefaults = experiment is null;
         Experiment = experiment ?? new Experiment("default", [new Bucket("default", RankingParameters.Default)]);
     }
@@ -53,7 +56,7 @@ internal sealed class ClusterRankingService : IRankingService, IDisposable
     public int ItemCount => _catalog.CountAsync().GetAwaiter().GetResult();
     public Experiment Experiment { get; }
     private bool UsesTunedDefaults { get; }
-    public ModelDescription? Model => null;
+    public ModelDescription? Model => _model.Current()?.Description;
     public long EventsSinceTraining => Interlocked.Read(ref _events);
     public IComputeBackend? Backend => _backend;
     public RankStore? LocalStore => null;
@@ -79,9 +82,12 @@ internal sealed class ClusterRankingService : IRankingService, IDisposable
     public RankResponse Rank(RankRequest request)
     {
         RankPipeline.Check(request);
+        // The model is read once per request; every shard scores with exactly this version.
+        var model = _model.Current();
         var user = string.IsNullOrEmpty(request.UserId) ? null : GetUser(request.UserId);
-        var catalog = new ClusterRankCatalog(_catalog, ContentDimension);
-        var response = RankPipeline.Run(request, new RankContext(Experiment, UsesTunedDefaults, null, _encoder is null ? null : EncodeQuery), user, catalog);
+        var cold = model is not null && user is { Events.Count: > 0 } ? ColdContent(model, user) : null;
+        var catalog = new ClusterRankCatalog(_catalog, ContentDimension, model?.Description.Version ?? 0, cold);
+        var response = RankPipeline.Run(request, new RankContext(Experiment, UsesTunedDefaults, model, _encoder is null ? null : EncodeQuery), user, catalog);
         _lastCoverage = response.Coverage;
         if (!response.Coverage.IsComplete) Interlocked.Increment(ref _partialRankings);
         return response;
@@ -164,10 +170,48 @@ internal sealed class ClusterRankingService : IRankingService, IDisposable
         }
     }
 
-    public bool CanTrain => false;
+    /// <summary>The content vectors of the user's items the model has no factors for: its user vector maps them from content.</summary>
+    private Dictionary<string, float[]> ColdContent(Models.RankingModel model, UserRecord user)
+    {
+        var ids = new List<string>();
+        foreach (var e in user.Events)
+            if (!model.Knows(e.ItemId)) ids.Add(e.ItemId);
+        var found = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        if (ids.Count == 0) return found;
+        var byShard = ids.Distinct(StringComparer.Ordinal).GroupBy(_catalog.ShardOf).ToArray();
+        var answers = Wait(Task.WhenAll(byShard.Select(g => _catalog.Shard(g.Key).Vectors([.. g]))));
+        for (int s = 0; s < byShard.Length; s++)
+        {
+            int i = 0;
+            foreach (var id in byShard[s])
+            {
+                if (answers[s][i].Found && answers[s][i].Content.Length > 0) found[id] = answers[s][i].Content;
+                i++;
+            }
+        }
+        return found;
+    }
 
-    public ModelDescription Train(TrainOptions? options = null, Action<string>? log = null) =>
-        throw new NotSupportedException("TRAIN is not available on a cluster yet: a cluster ranks with the users' profile vectors");
+    /// <summary>Training needs the shared data root: the trainer writes the model file there, where every shard and front end reads it.</summary>
+    public bool CanTrain => _options.DataRoot is not null;
+
+    /// <summary>
+    /// Fits the cluster's model (one training at a time, in the trainer grain) from every user's events and every
+    /// item, in the single node's canonical order and with its trainer, so the same data gives the same model;
+    /// rankings use it as soon as each process sees the new model file.
+    /// </summary>
+    public ModelDescription Train(TrainOptions? options = null, Action<string>? log = null)
+    {
+        if (options is not null && options != new TrainOptions()) throw new NotSupportedException("a cluster trains with the default training options");
+        if (!CanTrain) throw new NotSupportedException("a cluster trains only with durable shards (a data root every silo shares)");
+        long before = Interlocked.Read(ref _events);
+        log?.Invoke("training on the cluster's users and items");
+        long version = Wait(_grains.GetGrain<IModelTrainerGrain>(0).Train());
+        var model = _model.Current(force: true);
+        if (model?.Description.Version != version) throw new InvalidOperationException($"trained model v{version}, but the data root's current model is v{model?.Description.Version ?? 0}");
+        Interlocked.Add(ref _events, -before);
+        return model.Description;
+    }
 
     public void Checkpoint() => Wait(Task.WhenAll(Enumerable.Range(0, _options.ShardCount).Select(s => _catalog.Shard(s).Checkpoint())));
 

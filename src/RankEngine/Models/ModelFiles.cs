@@ -20,7 +20,7 @@ internal static class ModelFiles
 {
     private static readonly byte[] Magic = "REMODEL1"u8.ToArray();
     private const string Folder = "models";
-    private const string CurrentName = "CURRENT";
+    public const string CurrentName = "CURRENT";
     // NaN (no validation split) must round-trip.
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = false, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
