@@ -10,6 +10,23 @@ namespace RankEngine;
 /// </summary>
 internal static class ItemInputs
 {
+    /// <summary>
+    /// Writes items in batches of 64 (texts of a batch encoded together): each batch's records go to
+    /// <paramref name="write"/>, which returns once they are durable; then <paramref name="progress"/> hears the count so far.
+    /// </summary>
+    public static void WriteInBatches(IReadOnlyList<ItemInput> items, int contentDimension, int collabDimension,
+        Func<IReadOnlyList<string>, TextEmbeddings> encode, Action<ItemRecord[]> write, Action<int>? progress)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        const int batch = 64;
+        for (int start = 0; start < items.Count; start += batch)
+        {
+            int n = Math.Min(batch, items.Count - start);
+            write(ToRecords(items, start, n, contentDimension, collabDimension, encode));
+            progress?.Invoke(start + n);
+        }
+    }
+
     /// <summary>Records for <c>items[start .. start + count)</c>.</summary>
     /// <exception cref="ArgumentException">An item is null, has neither text nor a content vector, a bad dimension, NaN, or an all-zero vector.</exception>
     public static ItemRecord[] ToRecords(IReadOnlyList<ItemInput> items, int start, int count, int contentDimension, int collabDimension,

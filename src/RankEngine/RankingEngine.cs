@@ -139,18 +139,9 @@ public sealed partial class RankingEngine : IRankingService, IDisposable
     /// <param name="items">The items to write.</param>
     /// <param name="progress">Called with the number of items written so far (for progress bars).</param>
     /// <exception cref="ArgumentException">An item is invalid (no vector and no text, bad dimension, NaN, bad id…); nothing of that batch is written.</exception>
-    public void AddItems(IReadOnlyList<ItemInput> items, Action<int>? progress = null)
-    {
-        ArgumentNullException.ThrowIfNull(items);
-        const int batch = 64;
-        for (int start = 0; start < items.Count; start += batch)
-        {
-            int n = Math.Min(batch, items.Count - start);
-            var records = ItemInputs.ToRecords(items, start, n, ContentDimension, CollabDimension, Encode);
-            _store.UpsertItems(records); // validates everything first; durable on return
-            progress?.Invoke(start + n);
-        }
-    }
+    public void AddItems(IReadOnlyList<ItemInput> items, Action<int>? progress = null) =>
+        // The store validates each batch first (nothing of a bad batch is written) and returns once it is durable.
+        ItemInputs.WriteInBatches(items, ContentDimension, CollabDimension, Encode, _store.UpsertItems, progress);
 
     /// <summary>Sets items' collaborative vectors (e.g. from <c>rankengine ingest</c>'s ALS); unknown ids are skipped and counted.</summary>
     /// <returns>How many items were updated.</returns>

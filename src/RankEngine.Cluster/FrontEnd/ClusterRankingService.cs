@@ -100,20 +100,10 @@ internal sealed class ClusterRankingService : IRankingService, IDisposable
 
     private float[] EncodeQuery(string text) => Encode([text]).Vector(0).ToArray();
 
-    public void AddItems(IReadOnlyList<ItemInput> items, Action<int>? progress = null)
-    {
-        ArgumentNullException.ThrowIfNull(items);
-        const int batch = 64;
-        for (int start = 0; start < items.Count; start += batch)
-        {
-            int n = Math.Min(batch, items.Count - start);
-            var records = ItemInputs.ToRecords(items, start, n, ContentDimension, CollabDimension, Encode);
-            var wire = new ClusterItem[n];
-            for (int i = 0; i < n; i++) wire[i] = ClusterItem.From(records[i]);
-            Wait(_catalog.UpsertManyAsync(wire));
-            progress?.Invoke(start + n);
-        }
-    }
+    public void AddItems(IReadOnlyList<ItemInput> items, Action<int>? progress = null) =>
+        // Each batch goes to its owning shards and returns once every one has committed its part.
+        ItemInputs.WriteInBatches(items, ContentDimension, CollabDimension, Encode,
+            records => Wait(_catalog.UpsertManyAsync(records.Select(ClusterItem.From))), progress);
 
     public bool DeleteItem(string id) => Wait(_catalog.RemoveAsync(id));
 

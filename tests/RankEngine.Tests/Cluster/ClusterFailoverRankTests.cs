@@ -55,13 +55,7 @@ public sealed class ClusterFailoverRankTests(FailoverRankingCluster fixture, ITe
     {
         var watch = Stopwatch.StartNew();
         using var dir = new TempDir();
-        using var engine = RankingEngine.Open(new RankingEngineOptions
-        {
-            DataDirectory = dir.Path,
-            ContentDimension = RankingCluster.ContentDim,
-            CollabDimension = RankingCluster.CollabDim,
-            CheckpointInterval = null,
-        });
+        using var engine = ClusterRankData.SingleNode(dir.Path);
         using var cluster = fixture.FrontEnd();
         var rng = new Random(1402);
         var data = ClusterRankData.Make(rng, prefix: "fo", items: 500, users: 25);

@@ -52,14 +52,7 @@ public sealed class ClusterRankTests(RankingCluster fixture, ITestOutputHelper o
     public void Cluster_RANK_equals_the_single_node_RANK_for_every_user_and_option()
     {
         using var dir = new TempDir();
-        using var engine = RankingEngine.Open(new RankingEngineOptions
-        {
-            DataDirectory = dir.Path,
-            ContentDimension = RankingCluster.ContentDim,
-            CollabDimension = RankingCluster.CollabDim,
-            CatalogShards = 3,
-            CheckpointInterval = null,
-        });
+        using var engine = ClusterRankData.SingleNode(dir.Path, 3);
         using var cluster = fixture.FrontEnd();
         var data = ClusterRankData.Make(new Random(1401), prefix: "eq");
         data.WriteTo(engine, cluster);
@@ -132,6 +125,16 @@ internal sealed class ClusterRankData
     private readonly string[] _genres = ["drama", "comedy", "horror", "sf", "doc"];
 
     private ClusterRankData(Random rng) => _rng = rng;
+
+    /// <summary>The single node these tests compare a cluster with: vectors only, the test schema's widths.</summary>
+    public static RankingEngine SingleNode(string directory, int shards = 1) => RankingEngine.Open(new RankingEngineOptions
+    {
+        DataDirectory = directory,
+        ContentDimension = RankingCluster.ContentDim,
+        CollabDimension = RankingCluster.CollabDim,
+        CatalogShards = shards,
+        CheckpointInterval = null,
+    });
 
     public static ClusterRankData Make(Random rng, string prefix, int items = 600, int users = 30)
     {

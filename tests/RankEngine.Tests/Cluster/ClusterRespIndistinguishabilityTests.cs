@@ -51,14 +51,7 @@ public sealed class ClusterRespIndistinguishabilityTests(RankingCluster fixture,
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
         using var dir = new TempDir();
-        using var engine = RankingEngine.Open(new RankingEngineOptions
-        {
-            DataDirectory = dir.Path,
-            ContentDimension = RankingCluster.ContentDim,
-            CollabDimension = RankingCluster.CollabDim,
-            CatalogShards = 1,
-            CheckpointInterval = null,
-        });
+        using var engine = ClusterRankData.SingleNode(dir.Path, 1);
         using var frontEnd = fixture.FrontEnd();
         var options = new RankServerOptions { Port = 0, HttpPort = null };
         using var single = RankServerHost.Build(engine, options);

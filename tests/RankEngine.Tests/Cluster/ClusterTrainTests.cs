@@ -35,14 +35,7 @@ public sealed class ClusterTrainTests(TrainingCluster fixture, ITestOutputHelper
     public void Cluster_TRAIN_fits_the_single_node_model_and_RANK_with_it_equals_the_single_node()
     {
         using var dir = new TempDir();
-        using var engine = RankingEngine.Open(new RankingEngineOptions
-        {
-            DataDirectory = dir.Path,
-            ContentDimension = RankingCluster.ContentDim,
-            CollabDimension = RankingCluster.CollabDim,
-            CatalogShards = 3,
-            CheckpointInterval = null,
-        });
+        using var engine = ClusterRankData.SingleNode(dir.Path, 3);
         using var cluster = fixture.FrontEnd(0);
         using var other = fixture.FrontEnd(1);
         var data = ClusterRankData.Make(new Random(1403), prefix: "tr", items: 500, users: 60);
@@ -63,6 +56,15 @@ public sealed class ClusterTrainTests(TrainingCluster fixture, ITestOutputHelper
         Assert.Equal(expected.Defaults, got.Defaults);
         Assert.Equal(expected.InputWeights, got.InputWeights);
         Assert.Equal(expected.DiversityTagField, got.DiversityTagField);
+        // The model files themselves: the same factors and maps, bit for bit.
+        var mine = RankEngine.Models.ModelFiles.LoadCurrent(dir.Path, out _)!;
+        var theirs = RankEngine.Models.ModelFiles.LoadCurrent(TrainingCluster.Options.DataRoot!, out _)!;
+        Assert.Equal(mine.ItemIds, theirs.ItemIds);
+        Assert.Equal(mine.Input, theirs.Input);
+        Assert.Equal(mine.Output, theirs.Output);
+        Assert.Equal(mine.ContentToInput, theirs.ContentToInput);
+        Assert.Equal(mine.ContentToOutput, theirs.ContentToOutput);
+        Assert.Equal(mine.ContentMean, theirs.ContentMean);
         // The other front end sees the new model too.
         Assert.Equal(got.Version, ((IRankingService)other).Model?.Version);
 

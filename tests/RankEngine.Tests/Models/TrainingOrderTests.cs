@@ -16,16 +16,8 @@ public sealed class TrainingOrderTests
     {
         using var dirA = new TempDir();
         using var dirB = new TempDir();
-        RankingEngine Open(string path, int shards) => RankingEngine.Open(new RankingEngineOptions
-        {
-            DataDirectory = path,
-            ContentDimension = RankingCluster.ContentDim,
-            CollabDimension = RankingCluster.CollabDim,
-            CatalogShards = shards,
-            CheckpointInterval = null,
-        });
-        using var one = Open(dirA.Path, 1);
-        using var five = Open(dirB.Path, 5);
+        using var one = ClusterRankData.SingleNode(dirA.Path, 1);
+        using var five = ClusterRankData.SingleNode(dirB.Path, 5);
         var data = ClusterRankData.Make(new Random(77), prefix: "order", items: 400, users: 50);
         // The same writes, the second engine getting the items and the users in reverse order.
         one.AddItems(data.Items);

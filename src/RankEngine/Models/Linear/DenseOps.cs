@@ -18,14 +18,16 @@ internal static class DenseOps
     public static double[] Gram(float[] a, int rows, int k)
     {
         var total = new double[k * k];
-        var gate = new object();
         int blocks = (rows + RowBlock - 1) / RowBlock;
+        int parts = Partitions(blocks);
+        var partial = new double[parts][];
         // fp64 accumulators: Gram matrices of sketches are ill-conditioned, and fp32 sums lose their small directions.
-        Parallel.For(0, blocks, () => (new double[k * k], new double[k]), (b, _, state) =>
+        Parallel.For(0, parts, part =>
         {
-            var (acc, row) = state;
-            int end = Math.Min(rows, (b + 1) * RowBlock);
-            for (int i = b * RowBlock; i < end; i++)
+            var acc = new double[k * k];
+            var row = new double[k];
+            var (from, to) = PartitionRange(blocks, parts, part);
+            for (int i = from * RowBlock, end = Math.Min(rows, to * RowBlock); i < end; i++)
             {
                 TensorPrimitives.ConvertChecked<float, double>(a.AsSpan(i * k, k), row);
                 for (int p = 0; p < k; p++)
@@ -37,26 +39,38 @@ internal static class DenseOps
                     TensorPrimitives.MultiplyAdd(row.AsSpan(p), v, target, target);
                 }
             }
-            return state;
-        }, state =>
-        {
-            lock (gate)
-                TensorPrimitives.Add(total, state.Item1, total);
+            partial[part] = acc;
         });
+        foreach (var acc in partial) TensorPrimitives.Add(total, acc, total);
         for (int p = 0; p < k; p++)
             for (int q = p + 1; q < k; q++) total[q * k + p] = total[p * k + q];
         return total;
     }
 
+    /// <summary>
+    /// Reductions split the row blocks into this many contiguous partitions at most, whatever the machine: each is
+    /// summed in row order and the partitions are added in order, so a sum is the same bits on every run, core
+    /// count and deployment (a cluster's trainer and a single node fit the same model).
+    /// </summary>
+    private const int MaxPartitions = 16;
+
+    private static int Partitions(int blocks) => Math.Clamp(blocks, 1, MaxPartitions);
+
+    private static (int From, int To) PartitionRange(int blocks, int parts, int part) =>
+        ((int)((long)blocks * part / parts), (int)((long)blocks * (part + 1) / parts));
+
     /// <summary><c>AᵀB</c> (p × q, fp64) for row-major n × p A and n × q B.</summary>
     public static double[] TransposeMultiply(float[] a, float[] b, int rows, int p, int q)
     {
         var total = new double[p * q];
-        var gate = new object();
-        Parallel.For(0, (rows + RowBlock - 1) / RowBlock, () => new float[p * q], (blk, _, acc) =>
+        int blocks = (rows + RowBlock - 1) / RowBlock;
+        int parts = Partitions(blocks);
+        var partial = new float[parts][];
+        Parallel.For(0, parts, part =>
         {
-            int end = Math.Min(rows, (blk + 1) * RowBlock);
-            for (int i = blk * RowBlock; i < end; i++)
+            var acc = new float[p * q];
+            var (from, to) = PartitionRange(blocks, parts, part);
+            for (int i = from * RowBlock, end = Math.Min(rows, to * RowBlock); i < end; i++)
             {
                 var ar = a.AsSpan(i * p, p);
                 var br = b.AsSpan(i * q, q);
@@ -68,12 +82,10 @@ internal static class DenseOps
                     TensorPrimitives.MultiplyAdd(br, v, target, target);
                 }
             }
-            return acc;
-        }, acc =>
-        {
-            lock (gate)
-                for (int i = 0; i < acc.Length; i++) total[i] += acc[i];
+            partial[part] = acc;
         });
+        foreach (var acc in partial)
+            for (int i = 0; i < acc.Length; i++) total[i] += acc[i];
         return total;
     }
 
