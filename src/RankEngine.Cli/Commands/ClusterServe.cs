@@ -78,6 +78,11 @@ internal static class ClusterServe
         string? modelPath, CancellationToken cancellation)
     {
         var membership = cluster.ToMembership();
+        // Settings of a single node's own catalog that a cluster does not have (its shards are --shards grains).
+        if (engine.Quantization != CatalogQuantization.None)
+            Console.Error.WriteLine($"warning: RankEngine:Quantization {engine.Quantization} is ignored on a cluster: shard grains scan fp32");
+        if (engine.CatalogShards != 1)
+            Console.Error.WriteLine("warning: RankEngine:CatalogShards is ignored on a cluster: give --shards (RankEngine:Cluster:Shards) instead");
         if (membership.Mode == ClusterMembershipMode.Redis) await CheckRedisAsync(membership.RedisConfiguration!);
         IComputeBackend? backend = null;
         TextEncoder? encoder = null;
