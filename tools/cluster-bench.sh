@@ -311,6 +311,10 @@ section="$tmp/section.md"
   fi
   echo "- Shard placement (Orleans' default placement, read from each shard grain): $placement_lines."
   echo "- 1-minute load average before → after each measurement (other work on the machine shows here): cluster $(r cluster load); single node (third) $(r single-third load); single node (all) $(r single-all load)."
+  busiest="$(for d in cluster single-third single-all; do r "$d" load | tr -d '→' ; echo; done | awk '{for (i = 1; i <= NF; i++) if ($i > m) m = $i} END {print m + 0}')"
+  if awk -v m="$busiest" -v c="$cores" 'BEGIN {exit !(m > c)}'; then
+    echo "- **The machine was shared**: the load average (up to $busiest) exceeded its $cores cores, so other work took CPU time during the measurements, and a deployment with more runnable threads (the cluster: three processes, $shards shard scans per RANK) can win a larger share of it than one process does. Read the absolute rates and the efficiency as rough; rerun on a quiet machine for firm figures."
+  fi
   echo "- Resident memory after the measurement: silos $cluster_rss MiB; single node (third) $(r single-third rss_mib) MiB; single node (all) $(r single-all rss_mib) MiB."
   echo "<!-- cluster-bench:end -->"
 } > "$section"
