@@ -33,7 +33,10 @@
 # (all), byte for byte; a difference fails the run. Servers run with their default limits (at most `nproc` engine
 # calls in flight per process, 2 s request deadline) and default collab width (32; the items have no collab vectors).
 # Measurements: bench/RankEngine.Bench `rank-load` (closed loop, `RANK u<k> K 10`, k random), reporting requests/s,
-# p50/p90/p99 latency, errors, and for the cluster how many replies lacked full coverage.
+# p50/p90/p99 latency, errors, for the cluster how many replies lacked full coverage, and the serving processes' CPU
+# time per request (/proc/PID/stat over the measured window): on a machine shared with other work, wall-clock rates
+# move by 2× between runs, while CPU time per request shows the fan-out's cost far more steadily (other work still
+# slows it some, through shared caches and memory bandwidth).
 #
 # RESULTS.md: the section lives between the marker comments <!-- cluster-bench:begin --> and <!-- cluster-bench:end -->;
 # this script replaces that block (or appends it when absent) and leaves the rest of the file alone, and
@@ -57,7 +60,7 @@ while [ $# -gt 0 ]; do
     --skip-build) build=0 ;;
     --keep-logs) keep_logs="$2"; shift ;;
     --out) out="$2"; shift ;;
-    -h|--help) sed -n '2,42p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
     *) echo "cluster-bench: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -152,6 +155,7 @@ dirty=""; git diff --quiet HEAD -- src bench tools 2>/dev/null || dirty=" (with 
 cpu_model="$(lscpu | sed -n 's/^Model name: *//p' | head -1)"
 cpu_flags="$(lscpu | sed -n 's/^Flags: *//p' | tr ' ' '\n' | grep -E '^(avx|fma|f16c|amx|vnni|sse4|bmi)' | tr '\n' ' ' | sed 's/ $//')"
 cores="$(nproc)"
+clk_tck="$(getconf CLK_TCK)"
 mem="$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
 dotnet_runtime="$(dotnet --list-runtimes 2>/dev/null | awk '/Microsoft.NETCore.App/ {print $2}' | tail -1)"
 dotnet_sdk="$(dotnet --version 2>/dev/null)"
@@ -201,7 +205,7 @@ bench rank-dump --port "$p1" --users "$compare_users" --out "$tmp/results/dump-c
 log "cluster: measuring RANK"
 load_before_cluster="$(cut -d' ' -f1 /proc/loadavg)"
 bench rank-load --ports "$p1,$p2,$p3" --connections "$connections" --seconds "$seconds" --users "$users" --warmup "$warmup" \
-  --result "$tmp/results/rank-cluster.txt" >&2
+  --pids "${cluster_pids[0]},${cluster_pids[1]},${cluster_pids[2]},$redis_pid" --clk-tck "$clk_tck" --result "$tmp/results/rank-cluster.txt" >&2
 echo "load=$load_before_cluster → $(cut -d' ' -f1 /proc/loadavg)" >> "$tmp/results/rank-cluster.txt"
 cluster_rss=""; for pid in "${cluster_pids[@]}"; do cluster_rss+="${cluster_rss:+ / }$(rss_mib "$pid")"; done
 cluster_partial_info=0
@@ -231,7 +235,7 @@ single() {
   log "single node ($name): measuring RANK"
   local load_before; load_before="$(cut -d' ' -f1 /proc/loadavg)"
   bench rank-load --ports "$port" --connections "$connections" --seconds "$seconds" --users "$users" --warmup "$warmup" \
-    --result "$tmp/results/rank-$name.txt" >&2
+    --pids "$pid" --clk-tck "$clk_tck" --result "$tmp/results/rank-$name.txt" >&2
   echo "rss_mib=$(rss_mib "$pid")" >> "$tmp/results/rank-$name.txt"
   echo "load=$load_before → $(cut -d' ' -f1 /proc/loadavg)" >> "$tmp/results/rank-$name.txt"
   stop_pids "$pid"
@@ -247,7 +251,8 @@ cat "$tmp/results/compare.txt" "$tmp/results/compare.err" >&2
 # ---------------------------------------------------------------- the section
 r() { kv "$tmp/results/rank-$1.txt" "$2"; }
 row() {  # row LABEL RESULT ITEMS-PER-PROCESS
-  printf '| %s | %s | %.1f | %.1f | %.1f | %.1f | %s |\n' "$1" "$3" "$(r "$2" rps)" "$(r "$2" p50_ms)" "$(r "$2" p90_ms)" "$(r "$2" p99_ms)" "$(r "$2" errors)"
+  printf '| %s | %s | %.1f | %.1f | %.1f | %.1f | %s | %.1f |\n' "$1" "$3" "$(r "$2" rps)" "$(r "$2" p50_ms)" "$(r "$2" p90_ms)" "$(r "$2" p99_ms)" \
+    "$(r "$2" errors)" "$(r "$2" cpu_ms_per_request)"
 }
 # Per silo (in start order: silo 1 answers RESP on the first port): its shards and items, from the shard grains.
 placement_items=""; placement_lines=""
@@ -261,10 +266,12 @@ for j in 0 1 2; do
     fi
   done
   placement_items+="${placement_items:+ / }$(commas "$it")"
-  placement_lines+="${placement_lines:+; }silo $((j + 1)): $count shards ($list), $(commas "$it") items"
+  placement_lines+="${placement_lines:+; }silo $((j + 1)): $count shard$([ "$count" = 1 ] || echo s) ($list), $(commas "$it") items"
 done
 eff_all="$(awk -v c="$(r cluster rps)" -v s="$(r single-all rps)" 'BEGIN {printf "%.2f", c / s}')"
 eff_third="$(awk -v c="$(r cluster rps)" -v s="$(r single-third rps)" 'BEGIN {printf "%.2f", c / (3 * s)}')"
+cpu_eff_all="$(awk -v c="$(r cluster cpu_ms_per_request)" -v s="$(r single-all cpu_ms_per_request)" 'BEGIN {printf "%.2f", s / c}')"
+cpu_eff_third="$(awk -v c="$(r cluster cpu_ms_per_request)" -v s="$(r single-third cpu_ms_per_request)" 'BEGIN {printf "%.2f", 3 * s / c}')"
 cluster_requests="$(r cluster requests)"; cluster_partial="$(r cluster partial)"
 secs() { awk -v s="$1" 'BEGIN {printf "%.0f", s}'; }
 total_s=$(( $(date +%s) - t_start ))
@@ -291,14 +298,15 @@ section="$tmp/section.md"
        "single node (third) $(secs "$(kv "$tmp/results/single-third-items.txt" seconds)") s items (RankingEngine.AddItems) + $(secs "$(kv "$tmp/results/single-third-open.txt" seconds)") s serve start + $(secs "$(kv "$tmp/results/single-third-events.txt" seconds)") s events;" \
        "single node (all) $(secs "$(kv "$tmp/results/single-all-items.txt" seconds)") s items + $(secs "$(kv "$tmp/results/single-all-open.txt" seconds)") s serve start + $(secs "$(kv "$tmp/results/single-all-events.txt" seconds)") s events."
   echo
-  echo "| deployment | items per process | RANK req/s | p50 ms | p90 ms | p99 ms | errors |"
-  echo "|---|---:|---:|---:|---:|---:|---:|"
+  echo "| deployment | items per process | RANK req/s | p50 ms | p90 ms | p99 ms | errors | server CPU ms per RANK |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
   row "cluster: 3 silos, Redis membership, $shards shards" cluster "$placement_items"
   row "single node, a third" single-third "$(commas "$third")"
   row "single node, all" single-all "$(commas "$items")"
   echo
-  echo "- Scale efficiency: cluster ÷ single node (all) = **${eff_all}**; cluster ÷ (3 × single node (third)) = **${eff_third}**."
+  echo "- Scale efficiency: cluster req/s ÷ single node (all) req/s = **${eff_all}**; cluster req/s ÷ (3 × single node (third) req/s) = **${eff_third}**."
   echo "- All three silos share the same $cores cores here, so this measures what the fan-out costs (grain calls, merging, three processes on one CPU), not hardware scale-out."
+  echo "- The same in CPU time (user + system of the serving processes over the measured window, Redis included for the cluster; far steadier than req/s when other work shares the machine): single node (all) CPU per RANK ÷ cluster CPU per RANK = **${cpu_eff_all}**; 3 × single node (third) ÷ cluster = **${cpu_eff_third}** (1 would be a fan-out that costs nothing)."
   if [ "${cluster_partial:-0}" = "0" ] && [ "$cluster_partial_info" = "0" ]; then
     echo "- Coverage: every one of the cluster's $(commas "$cluster_requests") measured replies had full coverage (no \`coverage\` entry; \`cluster_partial_rankings\` 0 on every front end)."
   else

@@ -20,7 +20,9 @@ namespace RankEngine.Bench.Cluster;
 /// cluster-load items --via resp --ports P[,P…] --items N --dim D                pipelined ITEM.ADDVEC (what a client would do)
 /// cluster-load events --ports P[,P…] --users U --per-user E --item-range M      pipelined USER.EVENT … AT ms (user grains / records are real)
 /// cluster-load placement --redis H:P --shards S                                 which silo hosts each shard grain, items per silo
-/// rank-load --ports P[,P…] --connections C --seconds T --users U [--warmup W]    closed loop, one request in flight per connection
+/// rank-load --ports P[,P…] --connections C --seconds T --users U [--warmup W] [--pids PID,…]
+///                                                                                closed loop, one request in flight per connection;
+///                                                                                with --pids, the servers' CPU time per request too
 /// rank-dump --port P --users N --out DIR                                         raw RANK replies of users u0 … u(N−1)
 /// rank-compare DIR-A DIR-B                                                       byte-for-byte; exit 1 on any difference
 /// </code>
@@ -338,6 +340,14 @@ internal static class ClusterBench
         measureFrom = t0 + (long)(warmup * Stopwatch.Frequency);
         measureTo = measureFrom + (long)(seconds * Stopwatch.Frequency);
         ready.SignalAndWait();
+        // The servers' CPU time over the measured window (user + system, from /proc): a cost per request that other
+        // work on a shared machine does not inflate the way it does wall-clock rates.
+        int[] pids = o.Get("pids", "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray();
+        int clockTicks = o.Int("clk-tck", 100);
+        SleepUntil(measureFrom);
+        double cpu0 = CpuSeconds(pids, clockTicks);
+        SleepUntil(measureTo);
+        double cpu1 = CpuSeconds(pids, clockTicks);
         foreach (var t in threads) t.Join();
         var all = latencies.SelectMany(l => l).ToArray();
         Array.Sort(all);
@@ -348,10 +358,41 @@ internal static class ClusterBench
         Console.WriteLine($"RANK user K {k}: {connections} connections (closed loop, 1 in flight each) over port(s) {string.Join(",", ports)}, " +
             $"{users:N0} users, {warmup:0.#} s warm-up then {seconds:0.#} s: {rps:N1} req/s, p50 {P(0.5):F1} ms, p90 {P(0.9):F1} ms, p99 {P(0.99):F1} ms, " +
             $"{errors} errors, {partial} replies with partial coverage");
-        o.Result(("requests", ok.ToString(CultureInfo.InvariantCulture)), ("seconds", F(seconds)), ("rps", F(rps)), ("p50_ms", F(P(0.5))),
+        var lines = new List<(string, string)>
+        {
+            ("requests", ok.ToString(CultureInfo.InvariantCulture)), ("seconds", F(seconds)), ("rps", F(rps)), ("p50_ms", F(P(0.5))),
             ("p90_ms", F(P(0.9))), ("p99_ms", F(P(0.99))), ("errors", errors.ToString(CultureInfo.InvariantCulture)),
-            ("partial", partial.ToString(CultureInfo.InvariantCulture)));
+            ("partial", partial.ToString(CultureInfo.InvariantCulture)),
+        };
+        if (pids.Length > 0)
+        {
+            double cpu = cpu1 - cpu0;
+            Console.WriteLine($"server CPU time over the window: {cpu:F1} s in {seconds:0.#} s ({cpu / seconds:F2} cores busy), {1000 * cpu / Math.Max(1, ok + errors):F1} ms per request");
+            lines.Add(("server_cpu_s", F(cpu)));
+            lines.Add(("cpu_ms_per_request", F(1000 * cpu / Math.Max(1, ok + errors))));
+        }
+        o.Result([.. lines]);
         return 0;
+    }
+
+    private static void SleepUntil(long timestamp)
+    {
+        long left = timestamp - Stopwatch.GetTimestamp();
+        if (left > 0) Thread.Sleep(TimeSpan.FromSeconds((double)left / Stopwatch.Frequency));
+    }
+
+    /// <summary>User + system CPU seconds of the processes so far (/proc/PID/stat fields 14 and 15, in clock ticks).</summary>
+    private static double CpuSeconds(int[] pids, int clockTicks)
+    {
+        long ticks = 0;
+        foreach (int pid in pids)
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            // Fields after the command name (which may hold spaces) start at field 3 (state): utime is field 14, stime 15.
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        }
+        return (double)ticks / clockTicks;
     }
 
     private static int RankDump(Options o)
