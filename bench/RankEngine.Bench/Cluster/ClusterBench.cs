@@ -370,6 +370,7 @@ internal static class ClusterBench
             Console.WriteLine($"server CPU time over the window: {cpu:F1} s in {seconds:0.#} s ({cpu / seconds:F2} cores busy), {1000 * cpu / Math.Max(1, ok + errors):F1} ms per request");
             lines.Add(("server_cpu_s", F(cpu)));
             lines.Add(("cpu_ms_per_request", F(1000 * cpu / Math.Max(1, ok + errors))));
+            lines.Add(("cores_busy", (cpu / seconds).ToString("0.00", CultureInfo.InvariantCulture)));
         }
         o.Result([.. lines]);
         return 0;
