@@ -13,6 +13,8 @@
 # A full run takes long (1M-row catalogs are loaded several times): run it when the machine is quiet. A suite that
 # fails is recorded as failed (exit status and the tail of its stderr) and the others still run; the script then
 # exits non-zero. Progress lines and stderr of each suite go to bench/run-all.log/<suite>.err.
+# The "Cluster scale-out" section is not a suite here: tools/cluster-bench.sh writes it between the marker comments
+# <!-- cluster-bench:begin --> and <!-- cluster-bench:end -->, and this script carries that block over unchanged.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
@@ -25,7 +27,7 @@ while [ $# -gt 0 ]; do
     --skip-build) build=0 ;;
     --out) out="$2"; shift ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "run-all.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -130,6 +132,10 @@ for entry in "${suites[@]}"; do
   [ $rc -eq 0 ] || failed=$((failed + 1))
 done
 
+# The block tools/cluster-bench.sh maintains, kept from the file being replaced (appended after the suites).
+kept_cluster=""
+[ -f "$out" ] && kept_cluster="$(awk '/<!-- cluster-bench:begin -->/ {k = 1} k {print} /<!-- cluster-bench:end -->/ {k = 0}' "$out")"
+
 {
   echo "# Benchmark results"
   echo
@@ -152,6 +158,10 @@ done
   [ $failed -gt 0 ] && echo "- **$failed suite(s) failed**: see their sections."
   echo
   cat "$body"
+  if [ -n "$kept_cluster" ]; then
+    echo "$kept_cluster"
+    echo
+  fi
 } > "$out"
 rm -f "$body"
 echo "run-all: wrote $out ($failed failed)" >&2

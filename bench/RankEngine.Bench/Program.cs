@@ -24,6 +24,8 @@ namespace RankEngine.Bench;
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- rank-cost [items] [rounds]   RANK time against the cost limit
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- rank-path [items] [rounds]   RANK (embedded, server) vs the raw scorer
 ///                                                                         over the same 384 + 64-d matrices (issue #10)
+///   dotnet run -c Release --project bench/RankEngine.Bench -- cluster-load|rank-load|rank-dump|rank-compare …
+///                                                                         the pieces of tools/cluster-bench.sh (Cluster/ClusterBench.cs)
 /// <c>--int8-kernel NAME</c> (auto, avxvnni, avx512bw, avx2, scalar) anywhere forces the int8 kernel of encoder and quant-scan.
 /// BenchmarkDotNet suites (per-op detail, allocations):
 ///   dotnet run -c Release --project bench/RankEngine.Bench -- --filter '*Encoder*'
@@ -73,6 +75,11 @@ public static class Program
             case "quant-accuracy":
                 QuantAccuracy.Run(args.Length > 1 ? int.Parse(args[1]) : int.MaxValue);
                 return 0;
+            case "cluster-load":
+            case "rank-load":
+            case "rank-dump":
+            case "rank-compare":
+                return Cluster.ClusterBench.Run(args);
             case "scoring":
                 ScoringSideBySide.Run(args.Length > 1 ? int.Parse(args[1]) : 1_000_000, args.Length > 2 ? int.Parse(args[2]) : 7);
                 return 0;
