@@ -44,6 +44,9 @@
 set -euo pipefail
 export LC_NUMERIC=C
 cd "$(dirname "$0")/.."
+# The benchmark measures RANK, not training: without this every deployment would refit its model in the background
+# after the loaded events (a single node on its whole catalog, the cluster through its trainer) mid-measurement.
+export RANKENGINE__Server__Refit__CheckIntervalSeconds=0
 root="$(pwd)"
 
 items=""; dim=64; shards=12; seconds=""; connections=8; users=1000; quick=0; build=1; out=""; keep_logs=""

@@ -86,7 +86,11 @@ public sealed class ClusterCatalogOptions
 
 public static class ClusterServiceCollectionExtensions
 {
-    /// <summary>Registers the cluster's catalog options on a silo (the shard grains read them).</summary>
-    public static IServiceCollection AddRankEngineShards(this IServiceCollection services, ClusterCatalogOptions options) =>
+    /// <summary>Registers the cluster's catalog options, its model view and the shard placement on a silo (the shard grains read them).</summary>
+    public static IServiceCollection AddRankEngineShards(this IServiceCollection services, ClusterCatalogOptions options)
+    {
         services.AddSingleton(options).AddSingleton(_ => new SharedModel(options.DataRoot));
+        services.AddPlacementDirector<ShardPlacementStrategy, ShardPlacementDirector>();
+        return services;
+    }
 }

@@ -18,7 +18,7 @@ namespace RankEngine.Cluster;
 /// Kept alive against idle collection in both modes (a durable shard would reopen, at the cost of a recovery).
 /// Orleans runs its writes one at a time.
 /// </summary>
-[KeepAlive]
+[KeepAlive, ShardPlacement]
 internal sealed class ShardGrain : Grain, IShardGrain
 {
     private readonly ClusterCatalogOptions _options;

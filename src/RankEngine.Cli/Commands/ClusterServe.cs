@@ -106,6 +106,8 @@ internal static class ClusterServe
 
         // Orleans logs every membership step at Information; keep the console to warnings unless the Logging section asks otherwise.
         if (builder.Configuration["Logging:LogLevel:Orleans"] is null) builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+        // Orleans' placement retries log through Polly at Information: thousands of lines per silo under load.
+        if (builder.Configuration["Logging:LogLevel:Polly"] is null) builder.Logging.AddFilter("Polly", LogLevel.Warning);
         builder.UseOrleans(silo => silo.UseRankEngineMembership(membership).Services.AddRankEngineShards(catalog));
         ClusterRankingService? frontEnd = null;
         builder.Services.AddRankEngineServer(sp =>

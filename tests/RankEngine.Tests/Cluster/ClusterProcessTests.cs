@@ -140,19 +140,33 @@ public sealed class ClusterProcessTests(ITestOutputHelper output)
             var killedAt = Stopwatch.StartNew();
             int asker = victim == 1 ? 2 : 1;
             var seen = new List<string>();
+            int retryErrors = 0;
             (string Text, string? Coverage) now;
             while (true)
             {
-                now = Rank(dbs[asker], "pu3");
+                try
+                {
+                    now = Rank(dbs[asker], "pu3");
+                }
+                catch (RedisServerException e) when (e.Message.Contains("retry"))
+                {
+                    // The user's own grain was on the killed silo: a clear error to retry, never a silent cold start.
+                    retryErrors++;
+                    Assert.True(killedAt.Elapsed < TimeSpan.FromSeconds(90), "RANK still failing 90 s after the kill");
+                    continue;
+                }
                 if (now.Coverage is not null) seen.Add(now.Coverage);
                 if (now.Coverage is null && seen.Count > 0) break;
                 if (now.Coverage is null && killedAt.Elapsed > TimeSpan.FromSeconds(20)) break;
                 Assert.True(killedAt.Elapsed < TimeSpan.FromSeconds(90), $"coverage not whole 90 s after the kill: {now.Coverage}");
                 await Task.Delay(100);
             }
-            output.WriteLine($"killed silo {victim} (shards {local[victim]}); {seen.Count} partial replies, e.g. {seen.FirstOrDefault()}; whole after {killedAt.Elapsed.TotalSeconds:F1} s");
-            Assert.NotEmpty(seen);
-            Assert.All(seen, c => Assert.Contains(local[victim].Split(',')[0], c));
+            output.WriteLine($"killed silo {victim} (shards {local[victim]}); {seen.Count} partial replies, e.g. {seen.FirstOrDefault()}; " +
+                             $"{retryErrors} retry errors; whole after {killedAt.Elapsed.TotalSeconds:F1} s");
+            Assert.True(seen.Count > 0 || retryErrors > 0, "no reply said anything was missing after the kill");
+            // A partial reply misses only the killed silo's shards.
+            var victimShards = local[victim].Split(',').ToHashSet();
+            Assert.All(seen, c => Assert.Subset(victimShards, c[(c.IndexOf('[') + 1)..c.IndexOf(']')].Split(',').ToHashSet()));
             // Whole again: every acknowledged write is there, and the rankings are the ones before the kill.
             Assert.Equal(300L, (long)dbs[asker].Execute("DBSIZE"));
             for (int u = 0; u < 10; u++) Assert.Equal(before[u].Text, Rank(dbs[asker], $"pu{u}").Text);
