@@ -327,7 +327,7 @@ section="$tmp/section.md"
   else
     echo "- **Correctness FAILED**: cluster vs single node (all), $compare_users users: $(cat "$tmp/results/compare.txt" | tr '\n' ' ')"
   fi
-  echo "- Shard placement (Orleans' default placement, read from each shard grain): $placement_lines."
+  echo "- Shard placement (ShardPlacement: shard i on the i mod n-th silo; read from each shard grain): $placement_lines."
   echo "- Resident memory after the measurement: silos $cluster_rss MiB; single node (third) $(r single-third rss_mib) MiB; single node (all) $(r single-all rss_mib) MiB."
   echo "<!-- cluster-bench:end -->"
 } > "$section"
