@@ -35,7 +35,7 @@ internal sealed class RespConnection : IDisposable
         while (true)
         {
             int pos = _start;
-            if (TrySkip(_buffer.AsSpan(0, _end), ref pos))
+            if (Server.ReplyScanner.TrySkip(_buffer.AsSpan(0, _end), ref pos))
             {
                 var reply = _buffer.AsSpan(_start, pos - _start).ToArray();
                 _start = pos;
@@ -90,44 +90,5 @@ internal sealed class RespConnection : IDisposable
     {
         int end = reply.AsSpan().IndexOf("\r\n"u8);
         return Encoding.UTF8.GetString(reply, 1, (end < 0 ? reply.Length : end) - 1);
-    }
-
-    /// <summary>Moves <paramref name="pos"/> past one whole reply; false when the buffer ends inside it.</summary>
-    private static bool TrySkip(ReadOnlySpan<byte> buffer, ref int pos)
-    {
-        if (pos >= buffer.Length) return false;
-        byte type = buffer[pos];
-        int lineEnd = buffer[pos..].IndexOf("\r\n"u8);
-        if (lineEnd < 0) return false;
-        long n = 0;
-        bool negative = false;
-        foreach (byte b in buffer.Slice(pos + 1, lineEnd - 1))
-        {
-            if (b == (byte)'-') negative = true;
-            else if (b is >= (byte)'0' and <= (byte)'9') n = n * 10 + (b - '0');
-        }
-        if (negative) n = -n;
-        pos += lineEnd + 2;
-        switch (type)
-        {
-            case (byte)'$':
-            case (byte)'=':
-            case (byte)'!':
-                if (n < 0) return true;
-                if (buffer.Length - pos < n + 2) return false;
-                pos += (int)n + 2;
-                return true;
-            case (byte)'*':
-            case (byte)'%':
-            case (byte)'~':
-            case (byte)'>':
-                if (n < 0) return true;
-                long count = type == (byte)'%' ? n * 2 : n;
-                for (long i = 0; i < count; i++)
-                    if (!TrySkip(buffer, ref pos)) return false;
-                return true;
-            default:
-                return true;
-        }
     }
 }

@@ -224,7 +224,8 @@ internal sealed class ReplyScanner
         _length -= pos;
     }
 
-    private static bool TrySkip(ReadOnlySpan<byte> buffer, ref int pos)
+    /// <summary>Moves <paramref name="pos"/> past one whole reply; false when the buffer ends inside it.</summary>
+    internal static bool TrySkip(ReadOnlySpan<byte> buffer, ref int pos)
     {
         if (pos >= buffer.Length) return false;
         byte type = buffer[pos];
@@ -242,12 +243,17 @@ internal sealed class ReplyScanner
         switch (type)
         {
             case (byte)'$':
+            case (byte)'=':
+            case (byte)'!':
                 if (n < 0) return true;
                 if (buffer.Length - pos < n + 2) return false;
                 pos += (int)n + 2;
                 return true;
             case (byte)'*':
             case (byte)'%':
+            case (byte)'~':
+            case (byte)'>':
+                if (n < 0) return true;
                 long count = type == (byte)'%' ? n * 2 : n;
                 for (long i = 0; i < count; i++)
                     if (!TrySkip(buffer, ref pos)) return false;
