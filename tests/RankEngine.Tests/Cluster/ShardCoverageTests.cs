@@ -55,8 +55,11 @@ public sealed class ShardCoverageTests(CoverageThreeSiloCluster fixture, ITestOu
         var query = new ClusterQuery { Content = items[7].Vectors["content"], ContentWeight = 1f, K = 20 };
         var all = Enumerable.Range(0, cluster.ShardCount).ToHashSet();
 
+        // Before the kill every shard answers; on two busy cores (the whole suite runs in parallel) a first call can
+        // still miss the 500 ms deadline while the shards warm up, so a few tries are allowed.
         var before = await cluster.SearchWithCoverageAsync(query);
-        Assert.True(before.IsComplete);
+        for (int attempt = 1; attempt < 5 && !before.IsComplete; attempt++) before = await cluster.SearchWithCoverageAsync(query);
+        Assert.True(before.IsComplete, $"before the kill: missing [{string.Join("; ", before.Missing)}]");
         Assert.Equal(1.0, before.Coverage);
         Assert.Empty(before.Missing);
         DurableShardTests.AssertSame(DurableShardTests.SingleNodeRestricted(single, query.Content, 1f, all, cluster.ShardCount, query.K), before.Hits, "before");
