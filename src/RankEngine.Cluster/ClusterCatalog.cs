@@ -58,6 +58,24 @@ public sealed class ClusterCatalog
 
     public Task<bool> RemoveAsync(string id) => Shard(ShardOf(id)).Remove(id);
 
+    /// <summary>The vectors of the items the catalog holds (ids it does not hold are left out), asked of their owning shards in parallel.</summary>
+    public async Task<Dictionary<string, ClusterItemVectors>> VectorsAsync(IEnumerable<string> ids)
+    {
+        var byShard = new Dictionary<int, List<string>>();
+        foreach (var id in ids.Distinct(StringComparer.Ordinal))
+        {
+            int shard = ShardOf(id);
+            if (!byShard.TryGetValue(shard, out var list)) byShard[shard] = list = [];
+            list.Add(id);
+        }
+        var asks = byShard.Select(async pair => (Ids: pair.Value, Vectors: await Shard(pair.Key).Vectors([.. pair.Value])));
+        var found = new Dictionary<string, ClusterItemVectors>(StringComparer.Ordinal);
+        foreach (var (shardIds, vectors) in await Task.WhenAll(asks))
+            for (int i = 0; i < shardIds.Count; i++)
+                if (vectors[i].Found) found[shardIds[i]] = vectors[i];
+        return found;
+    }
+
     /// <summary>
     /// The top K over every shard, full coverage only: throws <see cref="IncompleteCoverageException"/> (carrying the
     /// partial result) when a shard failed or missed <see cref="ShardSearchTimeout"/>.
@@ -128,13 +146,12 @@ public sealed class ClusterCatalog
         }
         catch (TimeoutException) when (!call.IsCompleted)
         {
-            // The call goes on (Orleans times it out later); observe its fault so it is not an unobserved task exception.
-            _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            ObserveAbandoned(call);
             return (null, new ShardMiss(shard, true, $"no answer within {ShardSearchTimeout.TotalMilliseconds:F0} ms"));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            ObserveAbandoned(call);
             return (null, new ShardMiss(shard, false, "cancelled"));
         }
         catch (Exception e)
@@ -142,6 +159,10 @@ public sealed class ClusterCatalog
             return (null, new ShardMiss(shard, e is TimeoutException, $"{e.GetType().Name}: {FirstLine(e.Message)}"));
         }
     }
+
+    /// <summary>A grain call given up on goes on (Orleans times it out later): observe its fault so it is not an unobserved task exception.</summary>
+    internal static void ObserveAbandoned(Task call) =>
+        _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
 
     private static string FirstLine(string message)
     {

@@ -1,5 +1,4 @@
 using Orleans.Concurrency;
-using RankEngine.Catalog;
 using RankEngine.Ranking;
 using RankEngine.Store;
 
@@ -83,7 +82,8 @@ internal sealed class UserGrain : Grain, IUserGrain
         var converted = new UserEvent[events.Length];
         for (int i = 0; i < events.Length; i++) converted[i] = events[i].ToUserEvent();
         UserHistory.Validate(converted);
-        var known = await ItemVectors(converted.Select(e => e.ItemId));
+        var catalog = new ClusterCatalog(GrainFactory, _options);
+        var known = await catalog.VectorsAsync(converted.Select(e => e.ItemId));
         foreach (var e in converted)
             if (!known.ContainsKey(e.ItemId)) throw new ArgumentException($"unknown item '{e.ItemId}'");
 
@@ -93,7 +93,7 @@ internal sealed class UserGrain : Grain, IUserGrain
         UserHistory.Append(user, converted, _options.MaxUserEvents);
         user.Bucket = bucket;
         // The profile pools every kept event's item: read the vectors of those not fetched above (items since deleted are skipped).
-        var more = await ItemVectors(user.Events.Select(e => e.ItemId).Where(i => !known.ContainsKey(i)));
+        var more = await catalog.VectorsAsync(user.Events.Select(e => e.ItemId).Where(i => !known.ContainsKey(i)));
         foreach (var (itemId, v) in more) known[itemId] = v;
         var source = new FetchedVectors(known);
         UserHistory.RebuildProfile(user, ref source, _options.EventWeights, _options.ProfileHalfLife, _options.ContentDimension, _options.CollabDimension);
@@ -107,24 +107,6 @@ internal sealed class UserGrain : Grain, IUserGrain
         await _state.ClearStateAsync();
         await GrainFactory.GetGrain<IUserDirectoryGrain>(UserDirectoryGrain.PartitionOf(this.GetPrimaryKeyString())).Remove(this.GetPrimaryKeyString());
         return true;
-    }
-
-    /// <summary>The vectors of the items the catalog holds, asked of their owning shards in parallel.</summary>
-    private async Task<Dictionary<string, ClusterItemVectors>> ItemVectors(IEnumerable<string> itemIds)
-    {
-        var byShard = new Dictionary<int, List<string>>();
-        foreach (var itemId in itemIds.Distinct(StringComparer.Ordinal))
-        {
-            int shard = ShardedCatalog.ShardOf(itemId, _options.ShardCount);
-            if (!byShard.TryGetValue(shard, out var list)) byShard[shard] = list = [];
-            list.Add(itemId);
-        }
-        var asks = byShard.Select(async pair => (Ids: pair.Value, Vectors: await GrainFactory.GetGrain<IShardGrain>(pair.Key).Vectors([.. pair.Value])));
-        var found = new Dictionary<string, ClusterItemVectors>(StringComparer.Ordinal);
-        foreach (var (ids, vectors) in await Task.WhenAll(asks))
-            for (int i = 0; i < ids.Count; i++)
-                if (vectors[i].Found) found[ids[i]] = vectors[i];
-        return found;
     }
 
     private readonly struct FetchedVectors(Dictionary<string, ClusterItemVectors> vectors) : IItemVectorSource

@@ -155,7 +155,7 @@ internal sealed class ClusterRankingService : IRankingService, IDisposable
         }
         catch (TimeoutException) when (!call.IsCompleted)
         {
-            _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            ClusterCatalog.ObserveAbandoned(call);
             throw new InvalidOperationException($"user '{userId}' did not answer within {_options.ShardSearchTimeout.TotalMilliseconds:F0} ms (its silo may be failing over): retry");
         }
     }
@@ -168,17 +168,8 @@ internal sealed class ClusterRankingService : IRankingService, IDisposable
             if (!model.Knows(e.ItemId)) ids.Add(e.ItemId);
         var found = new Dictionary<string, float[]>(StringComparer.Ordinal);
         if (ids.Count == 0) return found;
-        var byShard = ids.Distinct(StringComparer.Ordinal).GroupBy(_catalog.ShardOf).ToArray();
-        var answers = Wait(Task.WhenAll(byShard.Select(g => _catalog.Shard(g.Key).Vectors([.. g]))));
-        for (int s = 0; s < byShard.Length; s++)
-        {
-            int i = 0;
-            foreach (var id in byShard[s])
-            {
-                if (answers[s][i].Found && answers[s][i].Content.Length > 0) found[id] = answers[s][i].Content;
-                i++;
-            }
-        }
+        foreach (var (id, v) in Wait(_catalog.VectorsAsync(ids)))
+            if (v.Content.Length > 0) found[id] = v.Content;
         return found;
     }
 
