@@ -231,7 +231,7 @@ internal sealed class ShardGrain : Grain, IShardGrain
         var snapshot = Shard.Current;
         var items = new List<ClusterTrainingItem>(snapshot.LiveCount);
         for (int row = 0; row < snapshot.RowCount; row++)
-            if (snapshot.IsVisible(row)) items.Add(ClusterTrainingItem.From(RankingEngine.TrainingItemOf(snapshot, row, _options.ContentSlot)));
+            if (snapshot.IsVisible(row)) items.Add(ClusterTrainingItem.From(Models.TrainingInputs.ItemOf(snapshot, row, _options.ContentSlot)));
         return Task.FromResult(items.ToArray());
     }
 

@@ -66,17 +66,7 @@ public sealed partial class RankingEngine
         var snapshot = _store.Catalog.Snapshot();
         var items = new List<TrainingItem>();
         foreach (var (s, row) in snapshot.VisibleRows())
-            items.Add(TrainingItemOf(snapshot.Shards[s], row, _contentSlot));
+            items.Add(TrainingInputs.ItemOf(snapshot.Shards[s], row, _contentSlot));
         return TrainingInputs.Catalog(items, ContentDimension);
-    }
-
-    /// <summary>One row as training reads it (the cluster's shard grains export theirs the same way).</summary>
-    internal static TrainingItem TrainingItemOf(ShardSnapshot shard, int row, int contentSlot)
-    {
-        float? popularity = shard.TryGetNumber(row, PopularityField, out double p) && double.IsFinite(p) ? (float)p : null;
-        var tags = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
-        foreach (var name in shard.ValueFieldNames)
-            if (shard.TagsOf(row, name) is { } t) tags[name] = t;
-        return new TrainingItem(shard.IdOf(row), shard.Vector(contentSlot, row).ToArray(), popularity, tags);
     }
 }

@@ -1,3 +1,6 @@
+using RankEngine.Catalog;
+using RankEngine.Ranking;
+
 namespace RankEngine.Models;
 
 /// <summary>One catalog item as training reads it: id, content vector, popularity (if it has one) and its tags per value field.</summary>
@@ -10,6 +13,16 @@ internal sealed record TrainingItem(string Id, float[] Content, float? Popularit
 /// </summary>
 internal static class TrainingInputs
 {
+    /// <summary>One catalog row as training reads it (a single node's rows and a cluster's shard grains' alike).</summary>
+    public static TrainingItem ItemOf(ShardSnapshot shard, int row, int contentSlot)
+    {
+        float? popularity = shard.TryGetNumber(row, RankParameterResolver.PopularityField, out double p) && double.IsFinite(p) ? (float)p : null;
+        var tags = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        foreach (var name in shard.ValueFieldNames)
+            if (shard.TagsOf(row, name) is { } t) tags[name] = t;
+        return new TrainingItem(shard.IdOf(row), shard.Vector(contentSlot, row).ToArray(), popularity, tags);
+    }
+
     /// <summary>The users with events, by id.</summary>
     public static List<TrainingUser> Users(IEnumerable<TrainingUser> users)
     {
