@@ -158,6 +158,10 @@ internal sealed class ClusterRankingService : IRankingService, IDisposable
             ClusterCatalog.ObserveAbandoned(call);
             throw new InvalidOperationException($"user '{userId}' did not answer within {_options.ShardSearchTimeout.TotalMilliseconds:F0} ms (its silo may be failing over): retry");
         }
+        catch (Exception e) when (e is OrleansException or TimeoutException)
+        {
+            throw Unavailable(e);
+        }
     }
 
     /// <summary>The content vectors of the user's items the model has no factors for: its user vector maps them from content.</summary>
@@ -196,10 +200,41 @@ internal sealed class ClusterRankingService : IRankingService, IDisposable
 
     public void Checkpoint() => Wait(Task.WhenAll(Enumerable.Range(0, _options.ShardCount).Select(s => _catalog.Shard(s).Checkpoint())));
 
-    /// <summary>Waits for a grain call; a grain's own exception (a refused item, a bad event) surfaces as itself.</summary>
-    private static T Wait<T>(Task<T> task) => task.GetAwaiter().GetResult();
+    /// <summary>
+    /// Waits for a grain call. A grain's own exception (a refused item, a bad event) surfaces as itself; a failure of
+    /// the cluster's runtime (a silo stopping or dead, a timed-out call) becomes one clear error to retry, as the
+    /// server reports it, never an internal error. A write that failed so may or may not have been applied.
+    /// </summary>
+    private static T Wait<T>(Task<T> task)
+    {
+        try
+        {
+            return task.GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException)
+        {
+            throw Unavailable(e);
+        }
+    }
 
-    private static void Wait(Task task) => task.GetAwaiter().GetResult();
+    private static void Wait(Task task)
+    {
+        try
+        {
+            task.GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException)
+        {
+            throw Unavailable(e);
+        }
+    }
+
+    private static InvalidOperationException Unavailable(Exception e)
+    {
+        int nl = e.Message.IndexOf('\n');
+        string first = (nl < 0 ? e.Message : e.Message[..nl]).Trim();
+        return new InvalidOperationException($"the cluster did not complete the call ({e.GetType().Name}: {first}): a silo may be failing over; retry", e);
+    }
 
     public void Dispose()
     {
